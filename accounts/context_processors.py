@@ -1,0 +1,5 @@
+def organisations(request):
+    return {
+        "memberships": getattr(request, "memberships", []),
+        "current_membership": getattr(request, "membership", None),
+    }

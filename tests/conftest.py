@@ -1,0 +1,111 @@
+"""Shared fixtures. Personas, as healthchecks names them: alice owns a shop, bob works there
+(staff), vera may only look (viewer), charlie runs another shop and must see nothing of
+alice's."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import Membership
+from tests import factories
+
+
+@pytest.fixture
+def regions(db):
+    return factories.region_tree()
+
+
+@pytest.fixture
+def other_regions(db):
+    return factories.region_tree(prefix="310106", name="静安区")
+
+
+@pytest.fixture
+def alice(db):
+    return factories.UserFactory(email="alice@example.cn", full_name="Alice")
+
+
+@pytest.fixture
+def bob(db):
+    return factories.UserFactory(email="bob@example.cn", full_name="Bob")
+
+
+@pytest.fixture
+def vera(db):
+    return factories.UserFactory(email="vera@example.cn", full_name="Vera")
+
+
+@pytest.fixture
+def charlie(db):
+    return factories.UserFactory(email="charlie@example.cn", full_name="Charlie")
+
+
+@pytest.fixture
+def alice_org(alice, bob, vera):
+    organisation = factories.organisation_for(alice, name="Alice's shop")
+    factories.member_add(organisation, bob, Membership.Role.STAFF)
+    factories.member_add(organisation, vera, Membership.Role.VIEWER)
+    return organisation
+
+
+@pytest.fixture
+def alice_unit(alice_org, alice, regions):
+    return factories.unit_for(alice_org, by=alice, region=regions["grid"], name="Alice's shop")
+
+
+@pytest.fixture
+def charlie_org(charlie):
+    return factories.organisation_for(charlie, name="Charlie's shop")
+
+
+@pytest.fixture
+def charlie_unit(charlie_org, charlie, other_regions):
+    return factories.unit_for(
+        charlie_org, by=charlie, region=other_regions["grid"], name="Charlie's shop"
+    )
+
+
+def _client_for(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def client_for():
+    """client_for(user) → a test client logged in as that user."""
+    return _client_for
+
+
+@pytest.fixture
+def api_client_for():
+    """api_client_for(user) → a DRF client authenticated with a real personal API token."""
+    from rest_framework.test import APIClient
+
+    from accounts.services import api_token_create
+
+    def make(user):
+        _token, raw_key = api_token_create(user=user, name="tests")
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def celery_worker(transactional_db, tmp_path):
+    """A real Celery worker (in a thread) consuming the configured broker.
+
+    Tests using it need committed data (transactional_db), because the worker reads the
+    database through its own connection, as in production.
+    """
+    from celery.contrib.testing.worker import start_worker
+    from django.db import connections
+
+    from config.celery import app
+
+    with start_worker(
+        app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+    ) as worker:
+        yield worker
+    connections.close_all()
