@@ -83,6 +83,14 @@ def _membership_add(*, organisation: Organisation, user: User, role: str) -> Mem
     return membership
 
 
+@transaction.atomic
+def organisation_group_sync(*, organisation: Organisation) -> None:
+    """Make the organisation's auth group hold exactly its members. Guardian grants reach
+    people through that group, so it must follow memberships edited as rows (the admin)."""
+    members = User.objects.filter(memberships__organisation=organisation)
+    organisation.group.user_set.set(members)
+
+
 def _owners_left_after(membership: Membership, *, new_role: str | None) -> int:
     owners = Membership.objects.filter(organisation=membership.organisation, role=Role.OWNER)
     count = owners.exclude(pk=membership.pk).count()

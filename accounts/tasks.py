@@ -18,3 +18,13 @@ def invitation_send(self, invitation_id: int) -> None:
 @shared_task
 def invitations_purge_expired() -> int:
     return services.invitations_purge_expired()
+
+
+@shared_task(bind=True, max_retries=5, default_retry_delay=30)
+def email_send(self, subject: str, body: str, recipients: list[str]) -> None:
+    from django.core.mail import send_mail
+
+    try:
+        send_mail(subject, body, None, recipients)
+    except OSError as exc:
+        raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc

