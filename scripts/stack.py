@@ -73,6 +73,15 @@ def free_port(preferred: int) -> int:
     raise SystemExit("no free port between 8000 and 8100")
 
 
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)
 
@@ -124,7 +133,9 @@ def run(_rest: list[str]) -> int:
     started = {
         name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in processes.items()
     }
-    say(f"SafeUnit is running at {url}  (Ctrl-C stops everything)")
+    wait_for_port(port)
+    time.sleep(2)  # let the worker and beat print their banners first
+    say(f"SafeUnit is running at {url}  (logins above; Ctrl-C stops everything)")
     stopping = False
 
     def stop(*_):

@@ -72,7 +72,7 @@ def _validate_region_placement(*, code: str, level: str, parent: Region | None) 
             }
         )
     if parent and not code.startswith(parent.code.rstrip("0")[:2]):
-        raise ValidationError({"code": _("A region's code continues its parent's code.")})
+        raise ValidationError({"code": _("A region's code must start with its parent's code.")})
 
 
 # Units ---------------------------------------------------------------------------------------
@@ -347,7 +347,7 @@ def _validate_shift(shift: DutyShift) -> None:
     if shift.starts_at and shift.ends_at and shift.ends_at <= shift.starts_at:
         raise ValidationError({"ends_at": _("A shift must end after it starts.")})
     if shift.starts_at and shift.ends_at and (shift.ends_at - shift.starts_at).days >= 7:
-        raise ValidationError({"ends_at": _("A shift lasts less than seven days.")})
+        raise ValidationError({"ends_at": _("A shift must last less than seven days.")})
     shift.full_clean()
 
 

@@ -255,7 +255,7 @@ def test_add_unit_in_a_region_that_is_not_a_grid_is_refused_by_the_service(
 ):
     payload = unit_payload(regions, region=regions["subdistrict"].code)
 
-    response = client_for(alice).post(reverse("units:create"), payload)
+    response = client_for(alice).post(reverse("units:create"), payload, HTTP_ACCEPT_LANGUAGE="en")
 
     assert response.status_code == 200
     assert b'id="id_region_errors"' in response.content
