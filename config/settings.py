@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from our static files, no CDN
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "template_partials",
     "accounts",
     "units",
+    "marketplace",
 ]
 
 MIDDLEWARE = [
@@ -177,6 +179,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Life-safety work goes to its own queue so it is never waiting behind bulk work.
 CELERY_TASK_ROUTES = {"alerts.*": {"queue": "alerts"}}
 CELERY_BEAT_SCHEDULE = {
+    "expire-certificates": {
+        "task": "marketplace.tasks.certificates_expire",
+        "schedule": crontab(minute=5, hour=0),  # just after midnight, Shanghai time
+    },
     "purge-expired-invitations": {
         "task": "accounts.tasks.invitations_purge_expired",
         "schedule": crontab(minute=17, hour=3),

@@ -9,12 +9,14 @@ from accounts import views as account_views
 api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("units.api_urls")),
+    path("", include("marketplace.api_urls")),
 ]
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("units.urls")),
+    path("", include("marketplace.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

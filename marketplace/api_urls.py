@@ -1,0 +1,3 @@
+from marketplace.api import catalog, review, vendor
+
+urlpatterns = vendor.urlpatterns + review.urlpatterns + catalog.urlpatterns
