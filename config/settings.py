@@ -221,6 +221,10 @@ SPECTACULAR_SETTINGS = {
         "UnitKindEnum": "units.models.Unit.Kind",
         "ResponderKindEnum": "units.models.Responder.Kind",
         "RoleEnum": "accounts.models.Membership.Role",
+        "RevisionStatusEnum": "marketplace.models.SolutionRevision.Status",
+        "StandardStatusEnum": "marketplace.models.ReferenceStandard.Status",
+        "RequirementKindEnum": "marketplace.models.Requirement.Kind",
+        "TierEnum": "marketplace.models.Tier",
     },
 }
 

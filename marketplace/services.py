@@ -154,6 +154,37 @@ def standard_requirement_add(
 
 
 @transaction.atomic
+def standard_update(
+    *,
+    standard: ReferenceStandard,
+    by: User,
+    title: str,
+    title_en: str,
+    allowed_modes: list[str],
+    monitoring_fee_min: int,
+    monitoring_fee_max: int,
+) -> ReferenceStandard:
+    """Change a draft's titles, acquisition modes and monitoring-fee band (set at creation,
+    corrected before publishing)."""
+    _editable_standard(standard, by)
+    if not allowed_modes or set(allowed_modes) - set(AcquisitionMode.values):
+        raise ValidationError({"allowed_modes": _("Choose purchase, lease or both.")})
+    if monitoring_fee_max < monitoring_fee_min:
+        raise ValidationError({"monitoring_fee_max": _("The ceiling must not be below the floor.")})
+    standard.title = title
+    standard.title_en = title_en
+    standard.allowed_modes = sorted(set(allowed_modes))
+    standard.monitoring_fee_min = monitoring_fee_min
+    standard.monitoring_fee_max = monitoring_fee_max
+    standard.full_clean()
+    standard.save()
+    audit_record(
+        actor=by, action="standard.update", target=standard, organisation=standard.authority
+    )
+    return standard
+
+
+@transaction.atomic
 def standard_band_set(
     *, standard: ReferenceStandard, by: User, tier: str, price_min: int, price_max: int
 ) -> TierBand:
@@ -321,6 +352,16 @@ def revision_bom_set(*, revision: SolutionRevision, by: User, lines) -> list[Bom
 
 
 @transaction.atomic
+def revision_edit(*, revision: SolutionRevision, by: User, bom=None, **fields) -> SolutionRevision:
+    """A draft's fields and (when given) its bill of materials, saved together or not at all:
+    the edit form and the API's PATCH change both in one go."""
+    revision = revision_update(revision=revision, by=by, **fields)
+    if bom is not None:
+        revision_bom_set(revision=revision, by=by, lines=bom)
+    return revision
+
+
+@transaction.atomic
 def revision_new_draft(*, solution: Solution, by: User) -> SolutionRevision:
     """Editing a certified solution: copy its latest revision into a new draft, which must be
     certified again. The certified one stays on the catalog meanwhile."""
@@ -432,7 +473,21 @@ def review_start(*, revision: SolutionRevision, by: User) -> Review:
     if revision.solution.vendor.organisation.memberships.filter(user=by).exists():
         raise PermissionDenied("No one reviews their own organisation's solution")
     _transition(revision, to=Status.IN_REVIEW, allowed_from={Status.SUBMITTED}, by=by)
-    return Review.objects.create(revision=revision, reviewer=by, authority=authority)
+    # A revision sent back for changes and resubmitted is reviewed again on the same checklist:
+    # the earlier verdicts stay (not-met ones still block), the earlier decision is cleared
+    # (it stays in the revision's transitions).
+    review, _created = Review.objects.update_or_create(
+        revision=revision,
+        defaults={
+            "reviewer": by,
+            "authority": authority,
+            "started_at": timezone.now(),
+            "decision": "",
+            "reasons": "",
+            "decided_at": None,
+        },
+    )
+    return review
 
 
 @transaction.atomic

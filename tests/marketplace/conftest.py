@@ -6,6 +6,7 @@ import pytest
 from accounts.models import Organisation
 from marketplace import services
 from marketplace.models import BomLine, DeviceModel, Requirement, Scenario
+from marketplace.reference_data import scenarios_seed
 from tests import factories
 from units import services as unit_services
 
@@ -26,6 +27,7 @@ def authority(rita):
 
 @pytest.fixture
 def fire():
+    scenarios_seed(Scenario)  # a transactional test before this one may have flushed them
     return Scenario.objects.get(code="fire")
 
 
@@ -175,3 +177,82 @@ def certify(revision, reviewer, *, verdict="met"):
 def certified(draft, vince, rita, fire_standard):
     services.revision_submit(revision=draft, by=vince)
     return certify(draft, rita)
+
+
+# Vendor workspace (vendor pages and API): vince's organisation also has a staff member and a
+# viewer.
+
+
+@pytest.fixture
+def vendor_staff(vendor):
+    user = factories.UserFactory(email="sam@example.cn", full_name="Sam")
+    factories.member_add(vendor.organisation, user, "staff")
+    return user
+
+
+@pytest.fixture
+def vendor_viewer(vendor):
+    user = factories.UserFactory(email="val@example.cn", full_name="Val")
+    factories.member_add(vendor.organisation, user, "viewer")
+    return user
+
+
+# Reviewer side (review pages and API) ---------------------------------------------------------
+
+
+@pytest.fixture
+def ada(rita, authority):
+    """A viewer in rita's authority: reads the review pages, may write nothing."""
+    user = factories.UserFactory(email="ada@example.cn", full_name="Ada")
+    factories.member_add(authority, user, "viewer")
+    return user
+
+
+@pytest.fixture
+def submitted(draft, vince, fire_standard):
+    return services.revision_submit(revision=draft, by=vince)
+
+
+# Catalog: many certified solutions at once, straight into the tables (not via the services).
+
+
+@pytest.fixture
+def bulk_solutions(fire_standard, smoke_detector):
+    """bulk_solutions(vendor=..., count=..., status="certified", tier="mid", **revision fields)
+    → revisions, each with one per-30-m² detector line; certified ones get unique numbers."""
+    from itertools import count as counter
+
+    from marketplace.models import Solution, SolutionRevision
+
+    numbers = counter(1)
+    numbered = {"certified", "suspended", "revoked", "expired", "superseded"}
+
+    def create(*, vendor, count=1, status="certified", tier="mid", scenario=None, **fields):
+        solutions = Solution.objects.bulk_create(
+            Solution(vendor=vendor, scenario=scenario or fire_standard.scenario, tier=tier)
+            for _ in range(count)
+        )
+        revisions = SolutionRevision.objects.bulk_create(
+            SolutionRevision(
+                solution=solution,
+                number=1,
+                status=status,
+                standard=fire_standard,
+                certificate_number=f"TEST-{next(numbers):05}" if status in numbered else None,
+                **revision_fields(**fields),
+            )
+            for solution in solutions
+        )
+        BomLine.objects.bulk_create(
+            BomLine(
+                revision=revision,
+                device_model=smoke_detector,
+                rule=BomLine.Rule.PER_AREA,
+                quantity=1,
+                area_step_m2=30,
+            )
+            for revision in revisions
+        )
+        return revisions
+
+    return create

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -231,6 +232,7 @@ class Command(BaseCommand):
             _("Demo data ready in %(seconds).1f s (added: %(summary)s).")
             % {"seconds": elapsed, "summary": summary}
         )
+        call_command("load_marketplace_demo", stdout=self.stdout)  # standards, vendors, solutions
         self.stdout.write(login_table())
 
 
