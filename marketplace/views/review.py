@@ -156,63 +156,62 @@ def standard_detail(request: HttpRequest, scenario_code: str, version: int) -> H
     return _standard_response(request, standard)
 
 
-@login_required
-@require_POST
-def standard_update(request, scenario_code: str, version: int) -> HttpResponse:
+def _standard_form_post(request, scenario_code, version, *, form_class, service, context_key):
+    """The draft-standard forms all work alike: validate, call one service, redirect back
+    (or redraw the page for htmx), or show the errors under the fields they name."""
     standard = selectors.standard_get_for(
         user=request.user, scenario_code=scenario_code, version=version
     )
-    form = StandardUpdateForm(request.POST)
+    form = form_class(request.POST)
     if form.is_valid():
         try:
-            services.standard_update(standard=standard, by=request.user, **form.cleaned_data)
+            service(standard=standard, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
             if not request.htmx:
                 return redirect(standard_url(standard))
             form = None
-    return _standard_response(request, standard, update_form=form)
+    return _standard_response(request, standard, **{context_key: form})
+
+
+@login_required
+@require_POST
+def standard_update(request, scenario_code: str, version: int) -> HttpResponse:
+    return _standard_form_post(
+        request,
+        scenario_code,
+        version,
+        form_class=StandardUpdateForm,
+        service=services.standard_update,
+        context_key="update_form",
+    )
 
 
 @login_required
 @require_POST
 def standard_requirement_add(request, scenario_code: str, version: int) -> HttpResponse:
-    standard = selectors.standard_get_for(
-        user=request.user, scenario_code=scenario_code, version=version
+    return _standard_form_post(
+        request,
+        scenario_code,
+        version,
+        form_class=RequirementForm,
+        service=services.standard_requirement_add,
+        context_key="requirement_form",
     )
-    form = RequirementForm(request.POST)
-    if form.is_valid():
-        try:
-            services.standard_requirement_add(
-                standard=standard, by=request.user, **form.cleaned_data
-            )
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            if not request.htmx:
-                return redirect(standard_url(standard))
-            form = None
-    return _standard_response(request, standard, requirement_form=form)
 
 
 @login_required
 @require_POST
 def standard_band_set(request, scenario_code: str, version: int) -> HttpResponse:
-    standard = selectors.standard_get_for(
-        user=request.user, scenario_code=scenario_code, version=version
+    return _standard_form_post(
+        request,
+        scenario_code,
+        version,
+        form_class=BandForm,
+        service=services.standard_band_set,
+        context_key="band_form",
     )
-    form = BandForm(request.POST)
-    if form.is_valid():
-        try:
-            services.standard_band_set(standard=standard, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            if not request.htmx:
-                return redirect(standard_url(standard))
-            form = None
-    return _standard_response(request, standard, band_form=form)
 
 
 @login_required
