@@ -7,6 +7,7 @@ import shutil
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from accounts.models import Membership
 from tests import factories
@@ -130,6 +131,10 @@ def celery_worker(transactional_db, tmp_path):
 
 @pytest.fixture(autouse=True)
 def _fast_test_settings(settings):
+    # Tests read messages in English (the source language); the Chinese default and the
+    # catalogue are checked on their own (tests/test_translations.py, the language tests).
+    settings.LANGUAGE_CODE = "en"
+    translation.activate("en")
     # Password hashing is deliberately slow; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # The manifest of hashed names exists only after collectstatic; tests use the finders.

@@ -409,7 +409,8 @@ def test_tokens_of_others_cannot_be_revoked(client_for, alice, charlie):
 # Language -----------------------------------------------------------------------------------
 
 
-def test_chinese_by_default_and_english_on_request(client, db):
+def test_chinese_by_default_and_english_on_request(client, db, settings):
+    settings.LANGUAGE_CODE = "zh-hans"  # production's default (tests otherwise read English)
     assert '<html lang="zh-hans">' in client.get(reverse("accounts:login")).content.decode()
     client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert '<html lang="en">' in client.get(reverse("accounts:login")).content.decode()
