@@ -442,3 +442,13 @@ def test_each_of_my_units_gets_its_own_quantities(client_for, alice, alice_org, 
     response = client_for(alice).get(quote_url(certified), {"unit": str(bigger.public_id)})
 
     assert response.context["quote"].devices == 4
+
+
+def test_scenario_names_follow_the_page_language(client_for, vince, vendor, draft, settings):
+    client = client_for(vince)
+    english = client.get("/vendor/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    settings.LANGUAGE_CODE = "zh-hans"
+    chinese = client.get("/vendor/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+
+    assert "Fire safety" in english and "消防安全" not in english
+    assert "消防安全" in chinese
