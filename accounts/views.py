@@ -33,20 +33,6 @@ def _partial(request, template: str, part: str) -> str:
     return f"{template}#{part}" if request.htmx else template
 
 
-def home(request):
-    if not request.user.is_authenticated:
-        return render(request, "accounts/landing.html")
-    membership = request.membership
-    context = {"membership": membership}
-    if membership and membership.organisation.kind == Organisation.Kind.UNIT:
-        from units.selectors import unit_list_for
-
-        context["units"] = unit_list_for(user=request.user).filter(
-            organisation=membership.organisation
-        )[:50]
-    return render(request, "accounts/home.html", context)
-
-
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm

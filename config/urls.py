@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts import views as account_views
+from units import views as unit_views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -13,7 +13,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", unit_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("units.urls")),
     path("", include("marketplace.urls")),
