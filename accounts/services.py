@@ -97,11 +97,18 @@ def _owners_left_after(membership: Membership, *, new_role: str | None) -> int:
     return count + (1 if new_role == Role.OWNER else 0)
 
 
+def membership_require(*, organisation: Organisation, user: User, manage: bool) -> Membership:
+    """The user's membership when their role allows the change: `manage` (owners, managers)
+    or day-to-day writes (everyone but a viewer). PermissionDenied otherwise. Every app's
+    services check roles through this one function."""
+    membership = Membership.objects.filter(organisation=organisation, user=user).first()
+    if membership is None or not (membership.can_manage if manage else membership.can_write):
+        raise PermissionDenied("Your role in this organisation does not allow this change")
+    return membership
+
+
 def _require_manager(*, organisation: Organisation, by: User) -> Membership:
-    acting = Membership.objects.filter(organisation=organisation, user=by).first()
-    if acting is None or not acting.can_manage:
-        raise PermissionDenied("Only owners and managers manage members")
-    return acting
+    return membership_require(organisation=organisation, user=by, manage=True)
 
 
 @transaction.atomic

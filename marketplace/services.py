@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organisation, User
-from accounts.services import audit_record
+from accounts.services import audit_record, membership_require
 from marketplace.models import (
     AcquisitionMode,
     BomLine,
@@ -50,13 +50,6 @@ REVISION_FIELDS = [
     "warranty_months",
     "repair_sla_hours",
 ]
-
-
-def _membership(*, organisation: Organisation, user: User, manage: bool) -> Membership:
-    membership = Membership.objects.filter(organisation=organisation, user=user).first()
-    if membership is None or not (membership.can_manage if manage else membership.can_write):
-        raise PermissionDenied("Your role in this organisation does not allow this change")
-    return membership
 
 
 def _authority_member(*, by: User, authority: Organisation | None = None) -> Organisation:
@@ -229,7 +222,7 @@ def standard_publish(*, standard: ReferenceStandard, by: User) -> ReferenceStand
 def vendor_profile_save(*, organisation: Organisation, by: User, **fields) -> Vendor:
     if organisation.kind != Organisation.Kind.VENDOR:
         raise ValidationError(_("Only a vendor organisation has a vendor profile."))
-    _membership(organisation=organisation, user=by, manage=True)
+    membership_require(organisation=organisation, user=by, manage=True)
     vendor = Vendor.objects.filter(organisation=organisation).first() or Vendor(
         organisation=organisation
     )
@@ -245,7 +238,7 @@ def vendor_profile_save(*, organisation: Organisation, by: User, **fields) -> Ve
 def device_model_save(
     *, vendor: Vendor, by: User, device_model: DeviceModel | None = None, scenarios=None, **fields
 ) -> DeviceModel:
-    _membership(organisation=vendor.organisation, user=by, manage=False)
+    membership_require(organisation=vendor.organisation, user=by, manage=False)
     device_model = device_model or DeviceModel(vendor=vendor)
     if device_model.vendor_id != vendor.pk:
         raise PermissionDenied("Not this vendor's device model")
@@ -286,7 +279,7 @@ def solution_create(
     *, vendor: Vendor, by: User, scenario: Scenario, tier: str, bom=(), **revision_fields
 ) -> SolutionRevision:
     """A new solution and its first revision, as a draft."""
-    _membership(organisation=vendor.organisation, user=by, manage=False)
+    membership_require(organisation=vendor.organisation, user=by, manage=False)
     solution = Solution(vendor=vendor, scenario=scenario, tier=tier)
     solution.full_clean()
     solution.save()
@@ -314,7 +307,7 @@ def _revision_apply(revision: SolutionRevision, fields: dict) -> None:
 
 @transaction.atomic
 def revision_update(*, revision: SolutionRevision, by: User, **fields) -> SolutionRevision:
-    _membership(organisation=revision.solution.vendor.organisation, user=by, manage=False)
+    membership_require(organisation=revision.solution.vendor.organisation, user=by, manage=False)
     if not revision.is_editable:
         raise ValidationError(
             _("Revision %(number)s is %(status)s and cannot be edited; start a new revision.")
@@ -335,7 +328,7 @@ def revision_update(*, revision: SolutionRevision, by: User, **fields) -> Soluti
 def revision_bom_set(*, revision: SolutionRevision, by: User, lines) -> list[BomLine]:
     """Replace the bill of materials. `lines`: dicts of device_model, rule, quantity,
     area_step_m2. Only the vendor's own device models may appear."""
-    _membership(organisation=revision.solution.vendor.organisation, user=by, manage=False)
+    membership_require(organisation=revision.solution.vendor.organisation, user=by, manage=False)
     if not revision.is_editable:
         raise ValidationError(_("Only a draft's bill of materials can be changed."))
     built = []
@@ -365,7 +358,7 @@ def revision_edit(*, revision: SolutionRevision, by: User, bom=None, **fields) -
 def revision_new_draft(*, solution: Solution, by: User) -> SolutionRevision:
     """Editing a certified solution: copy its latest revision into a new draft, which must be
     certified again. The certified one stays on the catalog meanwhile."""
-    _membership(organisation=solution.vendor.organisation, user=by, manage=False)
+    membership_require(organisation=solution.vendor.organisation, user=by, manage=False)
     latest = solution.revisions.order_by("-number").first()
     if latest.is_editable or latest.status in (Status.SUBMITTED, Status.IN_REVIEW):
         raise ValidationError(
@@ -443,7 +436,9 @@ def _notify_vendor(revision_id: int, status: str, reason: str) -> None:
 
 def revision_submit(*, revision: SolutionRevision, by: User) -> SolutionRevision:
     with transaction.atomic():
-        _membership(organisation=revision.solution.vendor.organisation, user=by, manage=False)
+        membership_require(
+            organisation=revision.solution.vendor.organisation, user=by, manage=False
+        )
         standard = ReferenceStandard.objects.filter(
             scenario=revision.solution.scenario, status=ReferenceStandard.Status.PUBLISHED
         ).first()

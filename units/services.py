@@ -4,13 +4,13 @@ let other organisations see or respond to a unit (DESIGN §5)."""
 from collections.abc import Iterable
 
 from django.contrib.auth.models import Permission
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, Organisation, User
-from accounts.services import audit_record
+from accounts.services import audit_record, membership_require
 from units.models import (
     Authority,
     DutyShift,
@@ -38,11 +38,7 @@ UNIT_FACT_FIELDS = [
 
 
 def _require_role(*, organisation: Organisation, by: User, manage: bool) -> Membership:
-    membership = Membership.objects.filter(organisation=organisation, user=by).first()
-    allowed = membership is not None and (membership.can_manage if manage else membership.can_write)
-    if not allowed:
-        raise PermissionDenied("Your role in this organisation does not allow this change")
-    return membership
+    return membership_require(organisation=organisation, user=by, manage=manage)
 
 
 # Regions -------------------------------------------------------------------------------------
