@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "accounts",
     "units",
     "marketplace",
+    "billing",
 ]
 
 MIDDLEWARE = [
@@ -183,12 +184,48 @@ CELERY_BEAT_SCHEDULE = {
         "task": "marketplace.tasks.certificates_expire",
         "schedule": crontab(minute=5, hour=0),  # just after midnight, Shanghai time
     },
+    "billing-reconcile-payments": {
+        # A lost webhook delays a payment's confirmation by a minute at most.
+        "task": "billing.tasks.payments_reconcile",
+        "schedule": 60.0,
+    },
+    "billing-dunning": {
+        "task": "billing.tasks.dunning_sweep",
+        "schedule": crontab(minute=20),
+    },
+    "billing-lease-terms": {
+        "task": "billing.tasks.leases_roll",
+        "schedule": crontab(minute=10, hour=0),
+    },
     "purge-expired-invitations": {
         "task": "accounts.tasks.invitations_purge_expired",
         "schedule": crontab(minute=17, hour=3),
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# Stripe. The defaults talk to the real Stripe; `make run` and `make test` start localstripe
+# on a free loopback port and set STRIPE_API_BASE (and a webhook secret of their own).
+STRIPE_API_KEY = env_str("STRIPE_API_KEY", "sk_test_safeunit_local")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY", "pk_test_safeunit_local")
+STRIPE_API_BASE = env_str("STRIPE_API_BASE", "https://api.stripe.com").rstrip("/")
+# Stripe.js: localstripe serves its stand-in at <base>/js.stripe.com/v3/.
+STRIPE_JS_URL = env_str(
+    "STRIPE_JS_URL",
+    "https://js.stripe.com/v3/"
+    if STRIPE_API_BASE == "https://api.stripe.com"
+    else f"{STRIPE_API_BASE}/js.stripe.com/v3/",
+)
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET", "whsec_safeunit_local")
+STRIPE_WEBHOOK_TOLERANCE_S = 300
+# Offered on PaymentIntents; add alipay and wechat_pay where the Stripe account supports them.
+STRIPE_PAYMENT_METHOD_TYPES = env_list("STRIPE_PAYMENT_METHOD_TYPES", ["card"])
+# Destination charges to vendors' connected accounts (localstripe has no Connect).
+STRIPE_CONNECT_ENABLED = env_bool("STRIPE_CONNECT_ENABLED", False)
+PLATFORM_COMMISSION_BPS = env_int("PLATFORM_COMMISSION_BPS", 500)  # 5 %, in basis points
+LEASE_DUNNING_GRACE_DAYS = env_int("LEASE_DUNNING_GRACE_DAYS", 14)
+MONITORING_DUNNING_GRACE_DAYS = env_int("MONITORING_DUNNING_GRACE_DAYS", 7)
+LEASE_ENDING_NOTICE_DAYS = env_int("LEASE_ENDING_NOTICE_DAYS", 30)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -195,6 +195,13 @@ class Vendor(models.Model):
     )
     contact_email = models.EmailField(_("contact e-mail"))
     website = models.URLField(_("website"), blank=True)
+    # Stripe Connect account that receives this vendor's payments (when Connect is enabled).
+    stripe_account = models.CharField(
+        _("Stripe connected account"),
+        max_length=64,
+        blank=True,
+        help_text=_("acct_… — leave empty until the platform enables payouts through Stripe."),
+    )
 
     class Meta:
         verbose_name = _("vendor")

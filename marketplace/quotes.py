@@ -26,7 +26,7 @@ class Quote:
     purchase_upfront: int = 0
     monitoring_monthly: int = 0
     purchase_total: int = 0
-    # Leasing (None when the solution is not leased): deposit + first month now.
+    # Leasing (None when the solution is not leased): installation, deposit and first month now.
     lease_offered: bool = False
     lease_deposit: int | None = None
     lease_monthly: int | None = None
@@ -72,7 +72,7 @@ def quote_for(*, revision: SolutionRevision, unit: Unit, months: int) -> Quote:
             "lease_offered": True,
             "lease_deposit": devices * revision.lease_deposit,
             "lease_monthly": lease_monthly,
-            "lease_first_payment": devices * revision.lease_deposit + lease_monthly,
+            "lease_first_payment": installation + devices * revision.lease_deposit + lease_monthly,
             "lease_term_months": term,
             "lease_total": installation + term * (lease_monthly + monitoring_monthly),
             "lease_buyout": devices * revision.lease_buyout_price

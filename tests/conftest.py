@@ -12,6 +12,9 @@ from django.utils import translation
 from accounts.models import Membership
 from tests import factories
 
+# Marketplace personas and solutions, shared by the marketplace and billing tests.
+pytest_plugins = ["tests.marketplace_fixtures"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_other_test_database_sessions(django_db_setup, django_db_blocker):

@@ -16,7 +16,7 @@ from marketplace.models import (
     Scenario,
     SolutionRevision,
 )
-from tests.marketplace.conftest import YUAN
+from tests.marketplace_fixtures import YUAN
 from tests.test_admin import admin_url, form_data
 
 pytestmark = pytest.mark.django_db

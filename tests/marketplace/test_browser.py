@@ -8,8 +8,8 @@ import pytest
 
 from marketplace import services
 from marketplace.models import SolutionRevision
+from tests import marketplace_fixtures as market
 from tests.conftest import CHROMIUM
-from tests.marketplace import conftest as market
 
 pytestmark = [
     pytest.mark.browser,

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from marketplace.quotes import quote_for
-from tests.marketplace.conftest import YUAN
+from tests.marketplace_fixtures import YUAN
 
 SCENARIOS = "/api/v1/catalog/scenarios/"
 COMPARE = "/api/v1/catalog/compare/"

@@ -11,7 +11,7 @@ from django.urls import reverse
 from marketplace.models import Scenario, SolutionRevision
 from marketplace.quotes import quote_for
 from tests import factories
-from tests.marketplace.conftest import YUAN
+from tests.marketplace_fixtures import YUAN
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from marketplace.models import BomLine, bom_quantity
 from marketplace.quotes import quote_for
-from tests.marketplace.conftest import YUAN
+from tests.marketplace_fixtures import YUAN
 from units.models import Unit
 
 facts = st.builds(
@@ -50,7 +50,7 @@ def test_quote_for_a_shop(draft, alice_unit):
     assert quote.purchase_upfront == 2 * (180 + 20) * YUAN
     assert quote.monitoring_monthly == 2 * 5 * YUAN
     assert quote.purchase_total == 2 * 200 * YUAN + 24 * 10 * YUAN
-    assert quote.lease_first_payment == 2 * 50 * YUAN + 2 * 8 * YUAN
+    assert quote.lease_first_payment == 2 * 20 * YUAN + 2 * 50 * YUAN + 2 * 8 * YUAN
     assert quote.lease_total == 2 * 20 * YUAN + 24 * (16 + 10) * YUAN
     assert quote.lease_buyout == 2 * 30 * YUAN
 

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from marketplace import services
 from marketplace.models import ReferenceStandard, RequirementVerdict, Review, SolutionRevision
-from tests.marketplace.conftest import YUAN
+from tests.marketplace_fixtures import YUAN
 
 Status = SolutionRevision.Status
 

@@ -15,7 +15,7 @@ from marketplace.models import (
     Review,
     SolutionRevision,
 )
-from tests.marketplace.conftest import YUAN, certify, revision_fields
+from tests.marketplace_fixtures import YUAN, certify, revision_fields
 
 Status = SolutionRevision.Status
 

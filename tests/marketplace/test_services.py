@@ -7,7 +7,7 @@ from django.db import connection
 
 from marketplace import selectors, services
 from marketplace.models import Review, RevisionTransition, SolutionRevision
-from tests.marketplace.conftest import YUAN, certify
+from tests.marketplace_fixtures import YUAN, certify
 
 Status = SolutionRevision.Status
 

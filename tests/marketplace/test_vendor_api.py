@@ -7,7 +7,7 @@ from accounts.models import Organisation
 from marketplace import services
 from marketplace.models import DeviceModel, Solution, SolutionRevision, Vendor
 from tests import factories
-from tests.marketplace.conftest import YUAN, revision_fields
+from tests.marketplace_fixtures import YUAN, revision_fields
 
 Status = SolutionRevision.Status
 API = "/api/v1/vendor"

@@ -9,7 +9,7 @@ from accounts.models import Organisation
 from marketplace import services
 from marketplace.models import BomLine, DeviceModel, Solution, SolutionRevision, Vendor
 from tests import factories
-from tests.marketplace.conftest import YUAN, revision_fields
+from tests.marketplace_fixtures import YUAN, revision_fields
 
 Status = SolutionRevision.Status
 HOME = reverse("marketplace:vendor_home")

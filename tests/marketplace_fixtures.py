@@ -1,5 +1,6 @@
-"""Marketplace personas: rita reviews for the Huangpu authority; vince owns a vendor; wendy
-owns a competing vendor and must never see vince's drafts."""
+"""Marketplace personas (shared by the marketplace and billing tests): rita reviews for the
+Huangpu authority; vince owns a vendor; wendy owns a competing vendor and must never see
+vince's drafts."""
 
 import pytest
 
