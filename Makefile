@@ -5,13 +5,18 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-dev browser lint format messages makemessages clean-data
+.PHONY: run test bench setup setup-dev browser lint format messages makemessages clean-data
 
 run: setup
 	$(PY) scripts/stack.py run
 
 test: setup-dev browser
 	$(PY) scripts/stack.py test $(ARGS)
+
+# Benchmarks (DESIGN §9): prints `<name>: <value> <unit>` lines; `make bench ARGS=ingest` runs one.
+bench: setup
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
+	$(PY) scripts/stack.py exec -- $(PY) bench/run.py $(ARGS)
 
 setup: $(VENV)/.base node_modules/.stamp messages
 

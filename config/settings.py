@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "units",
     "marketplace",
     "billing",
+    "devices",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +198,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.leases_roll",
         "schedule": crontab(minute=10, hour=0),
     },
+    "telemetry-partitions": {
+        "task": "devices.tasks.telemetry_partitions_maintain",
+        "schedule": crontab(minute=30, hour="*/6"),
+    },
     "purge-expired-invitations": {
         "task": "accounts.tasks.invitations_purge_expired",
         "schedule": crontab(minute=17, hour=3),
@@ -226,6 +231,16 @@ PLATFORM_COMMISSION_BPS = env_int("PLATFORM_COMMISSION_BPS", 500)  # 5 %, in bas
 LEASE_DUNNING_GRACE_DAYS = env_int("LEASE_DUNNING_GRACE_DAYS", 14)
 MONITORING_DUNNING_GRACE_DAYS = env_int("MONITORING_DUNNING_GRACE_DAYS", 7)
 LEASE_ENDING_NOTICE_DAYS = env_int("LEASE_ENDING_NOTICE_DAYS", 30)
+
+# Devices and ingest (DESIGN §7).
+TELEMETRY_RETENTION_DAYS = env_int("TELEMETRY_RETENTION_DAYS", 90)
+TELEMETRY_PARTITIONS_AHEAD_DAYS = 7
+INGEST_MAX_EVENTS = 500
+INGEST_MAX_BYTES = 256 * 1024
+INGEST_MAX_FUTURE_S = 300
+# The Celery task (by name) that ingest wakes after committing events to the outbox; the
+# alerts layer registers it. Empty: nobody is woken, the consumer's own sweep finds them.
+DEVICE_EVENTS_WAKE_TASK = env_str("DEVICE_EVENTS_WAKE_TASK", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -262,6 +277,15 @@ SPECTACULAR_SETTINGS = {
         "StandardStatusEnum": "marketplace.models.ReferenceStandard.Status",
         "RequirementKindEnum": "marketplace.models.Requirement.Kind",
         "TierEnum": "marketplace.models.Tier",
+        "AcquisitionModeEnum": "marketplace.models.AcquisitionMode",
+        "OrderStatusEnum": "billing.models.Order.Status",
+        "PaymentStatusEnum": "billing.models.Payment.Status",
+        "PaymentKindEnum": "billing.models.Payment.Kind",
+        "LeaseStatusEnum": "billing.models.Lease.Status",
+        "LeaseChoiceEnum": "billing.models.Lease.Choice",
+        "MonitoringStatusEnum": "billing.models.MonitoringSubscription.Status",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
+        "LedgerKindEnum": "billing.models.LedgerEntry.Kind",
     },
 }
 

@@ -10,9 +10,12 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("units.api_urls")),
     path("", include("marketplace.api_urls")),
+    path("", include("billing.api_urls")),
 ]
 
 urlpatterns = [
+    # Devices' ingest first: the hottest path resolves in a step (DESIGN §7, §9).
+    path("api/v1/", include("devices.urls_ingest")),
     path("", unit_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("units.urls")),
