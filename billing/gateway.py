@@ -31,6 +31,10 @@ class GatewayError(Exception):
     """Stripe could not be reached or refused the request for another reason."""
 
 
+class ObjectMissing(GatewayError):
+    """Stripe has no such object (404): asking again will not make it appear."""
+
+
 @cache
 def _client_for(api_key: str, api_base: str) -> stripe.StripeClient:
     return stripe.StripeClient(api_key, base_addresses={"api": api_base}, max_network_retries=2)
@@ -45,6 +49,10 @@ def _call(fn, *args, **kwargs) -> dict:
         return fn(*args, **kwargs).to_dict()
     except stripe.CardError as exc:
         raise PaymentDeclined(exc.user_message or str(exc), exc.code or "") from exc
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status == 404:
+            raise ObjectMissing(exc.user_message or str(exc)) from exc
+        raise GatewayError(exc.user_message or str(exc)) from exc
     except stripe.StripeError as exc:
         raise GatewayError(exc.user_message or str(exc)) from exc
 
@@ -62,6 +70,10 @@ def customer_create(*, name: str, email: str, unit_ref: str, idempotency_key: st
         params={"name": name, "email": email, "metadata": {"unit": unit_ref}},
         options=_options(idempotency_key),
     )
+
+
+def customer_retrieve(customer: str) -> dict:
+    return _call(client().v1.customers.retrieve, customer)
 
 
 def setup_intent_create(*, customer: str, idempotency_key: str) -> dict:
@@ -261,10 +273,13 @@ def webhook_event(payload: bytes, signature: str) -> dict:
     return event.to_dict()
 
 
-def localstripe_webhook_register(url: str) -> None:
-    """Tell localstripe where to deliver events, signed with our secret (its /_config API;
-    real Stripe's endpoints are configured in its dashboard)."""
-    body = json.dumps({"url": url, "secret": settings.STRIPE_WEBHOOK_SECRET}).encode()
+def localstripe_webhook_register(url: str, *, events: list[str] | None = None) -> None:
+    """Tell localstripe where to deliver events (all of them, or only `events`), signed with
+    our secret (its /_config API; real Stripe's endpoints are configured in its dashboard)."""
+    config = {"url": url, "secret": settings.STRIPE_WEBHOOK_SECRET}
+    if events is not None:
+        config["events"] = events
+    body = json.dumps(config).encode()
     request = urllib.request.Request(
         f"{settings.STRIPE_API_BASE}/_config/webhooks/safeunit",
         data=body,

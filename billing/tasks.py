@@ -63,6 +63,19 @@ def lease_deposit_return(self, lease_id: int) -> None:
         raise _retry(self, exc) from exc
 
 
+@shared_task(bind=True, max_retries=8)
+def payment_duplicate_refund(self, payment_id: int) -> None:
+    from django.core.exceptions import ValidationError
+
+    from billing.models import Payment
+    from billing.services.payments import payment_duplicate_refund as refund
+
+    try:
+        refund(payment=Payment.objects.select_related("order").get(pk=payment_id))
+    except ValidationError as exc:
+        raise _retry(self, exc) from exc
+
+
 @shared_task(bind=True, max_retries=5)
 def order_paid_notify(self, order_id: int) -> None:
     from billing.notifications import order_paid_send

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("units.api_urls")),
     path("", include("marketplace.api_urls")),
     path("", include("billing.api_urls")),
+    path("", include("devices.api_urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("", include("units.urls")),
     path("", include("marketplace.urls")),
     path("", include("billing.urls")),
+    path("", include("devices.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

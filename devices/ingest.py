@@ -183,7 +183,7 @@ def validate(raw_events, metrics: frozenset[str], now: datetime) -> tuple[list[E
 # to the outbox, update the device, record a state change. Data-modifying CTEs all run.
 _STATEMENT = """
 WITH device AS (
-    SELECT d.id, d.state,
+    SELECT d.id, d.state, d.unit_id,
            COALESCE(d.heartbeat_interval_s, m.heartbeat_interval_s) AS interval_s,
            (d.state = 'claimed' AND d.unit_id IS NOT NULL
             AND EXISTS (SELECT 1 FROM devices_placement p WHERE p.device_id = d.id))
@@ -223,7 +223,8 @@ WITH device AS (
     FROM device, updated WHERE updated.from_state <> updated.to_state
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM device), new.ids, new.ts, (SELECT count(*) FROM outbox)
+SELECT (SELECT count(*) FROM device), new.ids, new.ts, (SELECT count(*) FROM outbox),
+       (SELECT device.unit_id FROM device, changed)
 FROM (SELECT array_agg(event_id ORDER BY event_id, ts) AS ids,
              array_agg(ts ORDER BY event_id, ts) AS ts
       FROM stored) AS new
@@ -273,7 +274,7 @@ def ingest(*, token: str, raw_events, now: datetime | None = None) -> list[dict]
                 **_device_facts(events),
             },
         )
-        found, new_ids, new_ts, outboxed = cursor.fetchone()
+        found, new_ids, new_ts, outboxed, activated_in = cursor.fetchone()
     if not found:
         raise IngestError(401, "unauthorized", "unknown or revoked device token")
     new = set(zip(new_ids or (), new_ts or (), strict=True))
@@ -283,15 +284,17 @@ def ingest(*, token: str, raw_events, now: datetime | None = None) -> list[dict]
             event = next(pending)
             result["result"] = "accepted" if (event.id, event.ts) in new else "duplicate"
     if outboxed:
-        _wake_consumer()
+        _wake(settings.DEVICE_EVENTS_WAKE_TASK)
+    if activated_in:
+        _wake("devices.tasks.monitoring_sync", activated_in)  # billing counts active devices
     return results
 
 
-def _wake_consumer() -> None:
-    if not settings.DEVICE_EVENTS_WAKE_TASK:
+def _wake(task: str, *args) -> None:
+    if not task:
         return
     from celery import current_app
 
     # If the broker is down, the consumer's own sweep finds the rows a little later.
     with contextlib.suppress(Exception):
-        current_app.send_task(settings.DEVICE_EVENTS_WAKE_TASK)
+        current_app.send_task(task, args=args)

@@ -31,6 +31,7 @@ from marketplace.models import (
     TierBand,
     Vendor,
 )
+from marketplace.templatetags.money import yuan
 
 Status = SolutionRevision.Status
 CERTIFICATE_VALID_DAYS = 3 * 365
@@ -562,10 +563,6 @@ def certification_problems(revision: SolutionRevision, review: Review) -> list[s
             }
         )
     return problems
-
-
-def yuan(fen: int) -> str:
-    return f"¥{fen // 100:,}.{fen % 100:02d}"
 
 
 def review_decide(

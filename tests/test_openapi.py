@@ -50,6 +50,34 @@ API_PATHS = [
     "/api/v1/vendor/solutions/{solution_id}/revisions/{number}/",
     "/api/v1/vendor/solutions/{solution_id}/revisions/{number}/submit/",
     "/api/v1/vendor/solutions/{solution_id}/new-revision/",
+    "/api/v1/orders/",
+    "/api/v1/orders/{order_id}/",
+    "/api/v1/orders/{order_id}/place/",
+    "/api/v1/orders/{order_id}/cancel/",
+    "/api/v1/orders/{order_id}/setup-intent/",
+    "/api/v1/orders/{order_id}/pay/",
+    "/api/v1/orders/{order_id}/deliver/",
+    "/api/v1/leases/",
+    "/api/v1/leases/{lease_id}/",
+    "/api/v1/leases/{lease_id}/choice/",
+    "/api/v1/invoices/",
+    "/api/v1/monitoring/",
+    "/api/v1/vendor/orders/",
+    "/api/v1/vendor/orders/{order_id}/",
+    "/api/v1/vendor/orders/{order_id}/prepare/",
+    "/api/v1/vendor/orders/{order_id}/ship/",
+    "/api/v1/vendor/orders/{order_id}/refunds/",
+    "/api/v1/vendor/leases/",
+    "/api/v1/vendor/leases/{lease_id}/",
+    "/api/v1/vendor/leases/{lease_id}/returned/",
+    "/api/v1/vendor/settlements/",
+    "/api/v1/vendor/settlements/{month}/",
+    "/api/v1/devices/",
+    "/api/v1/devices/claim/",
+    "/api/v1/devices/{device_id}/",
+    "/api/v1/devices/{device_id}/placement/",
+    "/api/v1/devices/{device_id}/token/",
+    "/api/v1/devices/{device_id}/telemetry/",
 ]
 
 
@@ -78,6 +106,8 @@ def test_schema_is_served_and_documents_token_authentication(client):
     }
     unit_create = schema["paths"]["/api/v1/units/"]["post"]
     assert set(unit_create["responses"]) == {"201", "400", "403"}
+    pay = schema["paths"]["/api/v1/orders/{order_id}/pay/"]["post"]
+    assert set(pay["responses"]) == {"202", "400", "403", "404"}
     member = schema["paths"]["/api/v1/organisations/{organisation_id}/members/{member_id}/"]
     parameters = {p["name"]: p["schema"] for p in member["delete"]["parameters"]}
     assert parameters == {

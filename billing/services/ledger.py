@@ -61,23 +61,33 @@ def payment_income_record(payment: Payment, *, source: str) -> None:
 
 def refund_reversal_record(refund: Refund) -> None:
     """Take the refund back from the vendor, and give back the commission in proportion
-    (none for a returned deposit, which was never commissioned)."""
+    (none for a returned deposit, which was never commissioned).
+
+    The proportion is of everything refunded so far, less what was already given back, so
+    that rounding never adds up to more than was taken, and a payment refunded in full
+    (in any number of parts) gives all of its commission back."""
     payment = refund.payment
     commission_back = 0
     if not refund.deposit and payment.commissionable:
         taken = commission_of(payment.commissionable)
+        earlier = payment.refunds.exclude(pk=refund.pk)
         returned = (
             LedgerEntry.objects.filter(
                 kind=Kind.COMMISSION,
                 amount__gt=0,
-                source__in=payment.refunds.values("stripe_refund"),
-            )
-            .exclude(source=refund.stripe_refund)
-            .aggregate(total=Sum("amount"))["total"]
+                source__in=earlier.values("stripe_refund"),
+            ).aggregate(total=Sum("amount"))["total"]
             or 0
         )
-        proportional = refund.amount * taken // payment.commissionable
-        commission_back = max(0, min(taken - returned, proportional))
+        refunded = refund.amount + (
+            earlier.filter(deposit=False).aggregate(total=Sum("amount"))["total"] or 0
+        )
+        due_back = (
+            taken
+            if refunded >= payment.commissionable
+            else refunded * taken // payment.commissionable
+        )
+        commission_back = max(0, min(taken, due_back) - returned)
     common = {
         "vendor": refund.order.vendor,
         "source": refund.stripe_refund,

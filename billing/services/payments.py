@@ -8,12 +8,15 @@ fetched from Stripe and its current state applied, so duplicate or out-of-order 
 converge on the same result.
 """
 
+import contextlib
+import logging
 import uuid
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,23 +26,39 @@ from billing import gateway
 from billing.models import Lease, Order, Payment, Refund, StripeCustomer
 from billing.services import ledger
 from billing.services.common import commission_of, first_status, status_change
+from marketplace.templatetags.money import yuan
 from units.models import Unit
 
 Status = Order.Status
+log = logging.getLogger(__name__)
 
 
-def customer_for(*, unit: Unit, email: str = "") -> StripeCustomer:
+def customer_for(*, unit: Unit, email: str = "", verify: bool = False) -> StripeCustomer:
     """The unit's Stripe Customer, created once (the idempotency key makes a retry or a race
-    get the same one)."""
+    get the same one). With `verify`, a Customer that Stripe no longer has is made again:
+    the demo's localstripe starts empty at every `make run` while our database remembers."""
     existing = StripeCustomer.objects.filter(unit=unit).first()
     if existing is not None:
-        return existing
+        if not verify:
+            return existing
+        try:
+            gateway.customer_retrieve(existing.stripe_id)
+            return existing
+        except gateway.ObjectMissing:
+            pass
     data = gateway.customer_create(
         name=unit.name,
         email=email,
         unit_ref=str(unit.public_id),
-        idempotency_key=f"unit-{unit.public_id}-customer",
+        idempotency_key=f"unit-{unit.public_id}-customer"
+        + (f"-{uuid.uuid4().hex}" if existing else ""),
     )
+    if existing is not None:
+        StripeCustomer.objects.filter(pk=existing.pk).update(
+            stripe_id=data["id"], default_payment_method="", card_last4=""
+        )
+        existing.refresh_from_db()
+        return existing
     customer, _created = StripeCustomer.objects.get_or_create(
         unit=unit, defaults={"stripe_id": data["id"]}
     )
@@ -58,7 +77,7 @@ def _payable(order: Order, by: User) -> None:
 def payment_setup(*, order: Order, by: User) -> dict:
     """A SetupIntent's client secret for Stripe.js to collect the card."""
     _payable(order, by)
-    customer = customer_for(unit=order.unit, email=by.email)
+    customer = customer_for(unit=order.unit, email=by.email, verify=True)
     intent = gateway.setup_intent_create(
         customer=customer.stripe_id,
         idempotency_key=f"order-{order.public_id}-setup-{uuid.uuid4().hex}",
@@ -92,7 +111,7 @@ def order_pay(
     _payable(order, by)
     if order.payments.filter(status=Payment.Status.PROCESSING).exists():
         raise ValidationError(_("A payment for this order is already being processed."))
-    customer = customer_for(unit=order.unit, email=by.email)
+    customer = customer_for(unit=order.unit, email=by.email, verify=True)
     field = "setup_intent" if setup_intent else "payment_method"
     try:
         if setup_intent:
@@ -110,13 +129,6 @@ def order_pay(
         method = gateway.payment_method_attach(
             payment_method=payment_method, customer=customer.stripe_id
         )
-        gateway.customer_default_method_set(
-            customer=customer.stripe_id, payment_method=payment_method
-        )
-        StripeCustomer.objects.filter(pk=customer.pk).update(
-            default_payment_method=payment_method,
-            card_last4=(method.get("card") or {}).get("last4", ""),
-        )
         amounts = _amounts(order)
         attempt = order.payments.count() + 1
         intent = gateway.payment_intent_create(
@@ -124,13 +136,17 @@ def order_pay(
             customer=customer.stripe_id,
             payment_method=payment_method,
             metadata={"order": str(order.public_id), "number": order.number, "kind": "order"},
-            idempotency_key=f"order-{order.public_id}-payment-{attempt}",
+            # A declined attempt leaves no row behind, so the card is part of the key: a
+            # retry with another card is a new request, a double click is the same one.
+            idempotency_key=f"order-{order.public_id}-payment-{attempt}-{payment_method}",
             destination=order.vendor.stripe_account,
             application_fee=commission_of(amounts["commissionable"]),
         )
     except gateway.PaymentDeclined as exc:
         _record_failure(order, exc.message)
         raise ValidationError({field: exc.message}) from exc
+    except gateway.ObjectMissing as exc:
+        raise ValidationError({field: _("This card is not known; enter it again.")}) from exc
     except gateway.GatewayError as exc:
         raise ValidationError(
             {field: _("The payment service did not answer; nothing was charged. Try again.")}
@@ -139,6 +155,19 @@ def order_pay(
         stripe_payment_intent=intent["id"], defaults={"order": order, **amounts}
     )
     Order.objects.filter(pk=order.pk).update(last_payment_error="")
+    # Only a card that was accepted becomes the one instalments and fees are charged to.
+    # The charge is made: Stripe failing here must not make it look as if it were not.
+    try:
+        gateway.customer_default_method_set(
+            customer=customer.stripe_id, payment_method=payment_method
+        )
+    except gateway.GatewayError:
+        log.warning("Default card of %s not updated", customer.stripe_id, exc_info=True)
+    else:
+        StripeCustomer.objects.filter(pk=customer.pk).update(
+            default_payment_method=payment_method,
+            card_last4=(method.get("card") or {}).get("last4", ""),
+        )
     audit_record(
         actor=by,
         action="order.pay",
@@ -151,16 +180,34 @@ def order_pay(
 
 def _payment_from_metadata(intent: dict) -> Payment | None:
     """A PaymentIntent we have no row for (the process stopped between Stripe's answer and our
-    insert, or it was declined at once): find its order by the metadata we sent."""
+    insert, or it was declined at once): find its order, or lease, by the metadata we sent."""
     metadata = intent.get("metadata") or {}
     order = Order.objects.filter(public_id=metadata.get("order") or None).first()
-    if order is None or metadata.get("kind") != "order":
+    if order is None:
         return None
-    amounts = _amounts(order) | {"amount": intent["amount"]}
+    if metadata.get("kind") == "order":
+        defaults = {"order": order, **_amounts(order), "amount": intent["amount"]}
+    elif metadata.get("kind") == "buyout":
+        lease = order.leases.filter(public_id=metadata.get("lease") or None).first()
+        if lease is None:
+            return None
+        defaults = {
+            "order": order,
+            "lease": lease,
+            "kind": Payment.Kind.BUYOUT,
+            "amount": intent["amount"],
+            "commissionable": intent["amount"],
+        }
+    else:
+        return None
     payment, _created = Payment.objects.get_or_create(
-        stripe_payment_intent=intent["id"], defaults={"order": order, **amounts}
+        stripe_payment_intent=intent["id"], defaults=defaults
     )
-    return Payment.objects.select_for_update().get(pk=payment.pk)
+    return (
+        Payment.objects.select_for_update(of=("self",))
+        .select_related("order", "lease")
+        .get(pk=payment.pk)
+    )
 
 
 def payment_intent_sync(*, payment_intent: str) -> Payment | None:
@@ -193,6 +240,7 @@ def payment_intent_sync(*, payment_intent: str) -> Payment | None:
 def _payment_succeeded(payment: Payment, intent: dict) -> None:
     from billing.services.subscriptions import lease_bought_out
     from billing.tasks import order_paid_notify
+    from billing.tasks import payment_duplicate_refund as payment_duplicate_refund_task
 
     now = timezone.now()
     payment.status = Payment.Status.SUCCEEDED
@@ -208,8 +256,9 @@ def _payment_succeeded(payment: Payment, intent: dict) -> None:
         lease_bought_out(lease=payment.lease, payment=payment)
         return
     if order.status != Status.AWAITING_PAYMENT:
-        # Paid twice (two tabs), or after it was cancelled: give this payment back at once.
-        transaction.on_commit(lambda: _refund_duplicate(payment.pk))
+        # Paid twice (two tabs), or after it was cancelled: give this payment back at once
+        # (a task, so that Stripe being away delays the refund instead of losing it).
+        transaction.on_commit(lambda: payment_duplicate_refund_task.delay(payment.pk))
         return
     status_change(
         order,
@@ -238,11 +287,15 @@ def _refunded(payment: Payment) -> int:
     return payment.refunds.aggregate(total=Sum("amount"))["total"] or 0
 
 
-def _refund_duplicate(payment_id: int) -> None:
-    payment = Payment.objects.select_related("order").get(pk=payment_id)
-    payment_refund(
+def payment_duplicate_refund(*, payment: Payment) -> Refund | None:
+    """Give back a payment that arrived after its order was already paid or cancelled: all
+    of it that is not refunded yet (so running it again does nothing)."""
+    remaining = payment.amount - _refunded(payment)
+    if payment.status != Payment.Status.SUCCEEDED or remaining <= 0:
+        return None
+    return payment_refund(
         payment=payment,
-        amount=payment.amount - _refunded(payment),
+        amount=remaining,
         reason=_("Duplicate payment, returned automatically."),
         by=None,
     )
@@ -260,8 +313,8 @@ def payment_refund(
         if amount <= 0:
             errors["amount"] = _("Enter an amount above zero.")
         elif amount > payment.amount - already:
-            errors["amount"] = _("At most %(max)s fen of this payment can still be refunded.") % {
-                "max": payment.amount - already
+            errors["amount"] = _("At most %(max)s of this payment can still be refunded.") % {
+                "max": yuan(payment.amount - already)
             }
         if not reason.strip():
             errors["reason"] = _("Give the reason for the refund.")
@@ -315,24 +368,54 @@ def order_refund(*, order: Order, by: User, amount: int, reason: str) -> Refund:
     membership_require(organisation=order.vendor.organisation, user=by, manage=True)
     if order.status not in Order.PAID_STATES:
         raise ValidationError(_("Only a paid order can be refunded."))
-    payment = order.payments.filter(
-        kind=Payment.Kind.ORDER, status=Payment.Status.SUCCEEDED
-    ).first()
+    # The order's payment that still has money to give back (a duplicate payment that was
+    # returned automatically has none).
+    payment = (
+        order.payments.filter(kind=Payment.Kind.ORDER, status=Payment.Status.SUCCEEDED)
+        .annotate(refunded=Coalesce(Sum("refunds__amount"), 0))
+        .filter(amount__gt=F("refunded"))
+        .order_by("created_at")
+        .first()
+    )
     if payment is None:
         raise ValidationError(_("This order has no captured payment to refund."))
     return payment_refund(payment=payment, amount=amount, reason=reason, by=by)
 
 
+# A payment left waiting for the payer (3-D Secure abandoned, a wallet never confirmed)
+# would keep its order from being paid or cancelled: after this long it is cancelled.
+ABANDONED_AFTER = timedelta(hours=1)
+
+
 def payments_reconcile(*, older_than_s: int = 60) -> int:
-    """Ask Stripe about payments still processing after a minute (a lost webhook)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    """Ask Stripe about payments still processing after a minute (a lost webhook), and
+    cancel those the payer abandoned. Returns how many were looked at."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_s)
     count = 0
-    for intent in Payment.objects.filter(
+    for intent, created_at in Payment.objects.filter(
         status=Payment.Status.PROCESSING, created_at__lt=cutoff
-    ).values_list("stripe_payment_intent", flat=True)[:200]:
+    ).values_list("stripe_payment_intent", "created_at")[:200]:
         try:
-            payment_intent_sync(payment_intent=intent)
-            count += 1
+            payment = payment_intent_sync(payment_intent=intent)
+            if (
+                payment is not None
+                and payment.status == Payment.Status.PROCESSING
+                and created_at < now - ABANDONED_AFTER
+            ):
+                with contextlib.suppress(gateway.GatewayError):  # it may have moved on
+                    gateway.payment_intent_cancel(intent)
+                payment_intent_sync(payment_intent=intent)
+        except gateway.ObjectMissing:
+            # Stripe has no such PaymentIntent (another account, a test Stripe that was
+            # reset): it can never succeed. Should it ever, its webhook still applies.
+            Payment.objects.filter(
+                stripe_payment_intent=intent, status=Payment.Status.PROCESSING
+            ).update(
+                status=Payment.Status.FAILED,
+                failure_message=_("Stripe has no record of this payment."),
+            )
         except gateway.GatewayError:
             break  # Stripe is unreachable; the next run tries again
+        count += 1
     return count

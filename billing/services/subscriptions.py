@@ -125,8 +125,10 @@ def lease_choose(*, lease: Lease, by: User, choice: str) -> Lease:
     membership_require(organisation=lease.unit.organisation, user=by, manage=False)
     if choice not in Lease.Choice.values:
         raise ValidationError({"choice": _("Choose return, buy out or renew.")})
-    notice_from = lease.end_date - timedelta(days=settings.LEASE_ENDING_NOTICE_DAYS)
-    if lease.status not in Lease.RUNNING or timezone.localdate() < notice_from:
+    # A lease waiting for delivery has no end date yet: the choice is not open.
+    if lease.status not in Lease.RUNNING or timezone.localdate() < (
+        lease.end_date - timedelta(days=settings.LEASE_ENDING_NOTICE_DAYS)
+    ):
         raise ValidationError(
             {
                 "choice": _("The choice opens %(days)s days before the end of the term.")
@@ -137,10 +139,10 @@ def lease_choose(*, lease: Lease, by: User, choice: str) -> Lease:
         raise ValidationError({"choice": _("This lease has no buy-out price.")})
     if lease.payments.filter(status=Payment.Status.PROCESSING).exists():
         raise ValidationError({"choice": _("The buy-out payment is being processed.")})
+    if choice == Lease.Choice.BUY_OUT:
+        _buyout_charge(lease)  # a declined card leaves the earlier choice as it was
     Lease.objects.filter(pk=lease.pk).update(end_choice=choice)
     lease.end_choice = choice
-    if choice == Lease.Choice.BUY_OUT:
-        _buyout_charge(lease)
     return lease
 
 
@@ -167,14 +169,22 @@ def _buyout_charge(lease: Lease) -> Payment:
         )
     except gateway.PaymentDeclined as exc:
         raise ValidationError({"choice": exc.message}) from exc
-    return Payment.objects.create(
-        order=order,
-        lease=lease,
-        kind=Payment.Kind.BUYOUT,
+    except gateway.GatewayError as exc:
+        raise ValidationError(
+            {"choice": _("The payment service did not answer; nothing was charged. Try again.")}
+        ) from exc
+    # get_or_create: the webhook may have recorded it already (from the metadata).
+    payment, _created = Payment.objects.get_or_create(
         stripe_payment_intent=intent["id"],
-        amount=lease.buyout_price,
-        commissionable=lease.buyout_price,
+        defaults={
+            "order": order,
+            "lease": lease,
+            "kind": Payment.Kind.BUYOUT,
+            "amount": lease.buyout_price,
+            "commissionable": lease.buyout_price,
+        },
     )
+    return payment
 
 
 def lease_bought_out(*, lease: Lease, payment: Payment) -> Lease:
@@ -450,7 +460,10 @@ def invoice_sync(*, invoice: str) -> Invoice | None:
 
 
 def subscription_sync(*, subscription: str) -> None:
-    """A Subscription created, updated or deleted at Stripe: apply its current state."""
+    """A Subscription created, updated or deleted at Stripe: apply its current state. Past
+    due here or by the failed invoice (whichever Stripe sends first), the unit is told once."""
+    from billing.tasks import billing_notify
+
     data = gateway.subscription_retrieve(subscription)
     status = data.get("status")
     with transaction.atomic():
@@ -478,6 +491,9 @@ def subscription_sync(*, subscription: str) -> None:
                     reason=_("Stripe reports the subscription past due."),
                     past_due_since=timezone.now(),
                 )
+                transaction.on_commit(
+                    lambda: billing_notify.delay("monitoring_past_due", monitoring.pk)
+                )
             return
         lease = _lease_for_subscription(data["id"])
         if (
@@ -487,6 +503,7 @@ def subscription_sync(*, subscription: str) -> None:
             and not lease.past_due_since
         ):
             Lease.objects.filter(pk=lease.pk).update(past_due_since=timezone.now())
+            transaction.on_commit(lambda: billing_notify.delay("lease_past_due", lease.pk))
 
 
 @transaction.atomic

@@ -35,6 +35,8 @@ def webhook_receive(*, payload: bytes, signature: str) -> WebhookEvent:
     """Verify and store the event (ValueError if the signature or body is bad), then process
     it unless it already was. Raises if processing failed, so that Stripe retries."""
     event = gateway.webhook_event(payload, signature)
+    if not isinstance(event.get("id"), str) or not event["id"]:
+        raise ValueError("The event has no id.")
     try:
         with transaction.atomic():
             stored = WebhookEvent.objects.create(
@@ -65,6 +67,14 @@ def webhook_process(*, event: WebhookEvent) -> WebhookEvent:
                 attempts=event.attempts + 1,
                 error="",
             )
+    except gateway.ObjectMissing as exc:
+        # Stripe no longer has (or never had) the object: no retry can change that.
+        WebhookEvent.objects.filter(pk=event.pk).update(
+            status=WebhookEvent.Status.IGNORED,
+            processed_at=timezone.now(),
+            attempts=event.attempts + 1,
+            error=repr(exc)[:2000],
+        )
     except Exception as exc:
         log.exception("Stripe event %s failed", event.stripe_event)
         WebhookEvent.objects.filter(pk=event.pk).update(

@@ -9,9 +9,12 @@ import time
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from billing import gateway
-from billing.services import orders
+from billing.models import Order, Payment
+from billing.services import orders, payments
 
 CARD_OK = "pm_card_visa"  # 4242 4242 4242 4242
 CARD_DECLINED = "pm_card_visa_chargeDeclined"  # 4000 0000 0000 0002: refused when saved
@@ -26,9 +29,12 @@ def _localstripe_running():
 
 @pytest.fixture
 def stripe_webhooks(live_server, transactional_db):
-    """localstripe delivers its events to this test's live server."""
-    gateway.localstripe_webhook_register(live_server.url + reverse("billing:stripe-webhook"))
-    return live_server
+    """localstripe delivers its events to this test's live server (and, after the test, to
+    nobody: later tests without this fixture must not receive events they did not cause)."""
+    url = live_server.url + reverse("billing:stripe-webhook")
+    gateway.localstripe_webhook_register(url)
+    yield live_server
+    gateway.localstripe_webhook_register(url, events=["safeunit.no-event"])
 
 
 def wait_for(predicate, timeout=15.0, interval=0.2):
@@ -79,3 +85,55 @@ def purchase(certified, alice_unit, alice):
 def lease_order(certified, alice_unit, alice):
     order = orders.order_create(unit=alice_unit, revision=certified, mode="lease", by=alice)
     return orders.order_place(order=order, by=alice)
+
+
+def zh(message: str, **params) -> str:
+    """A message as billing's e-mails say it: in Chinese, the platform's language."""
+    with translation.override("zh-hans"):
+        return gettext(message) % params if params else gettext(message)
+
+
+def order_paid(order: Order, by, payment_method: str = CARD_OK) -> Payment:
+    """Pay the order by card and apply Stripe's answer as the webhook would (without
+    waiting for it)."""
+    payment = payments.order_pay(order=order, by=by, payment_method=payment_method)
+    payment = payments.payment_intent_sync(payment_intent=payment.stripe_payment_intent)
+    order.refresh_from_db()
+    return payment
+
+
+def stripe_card_set(unit, payment_method: str) -> None:
+    """The unit changes its card at Stripe: later invoices are charged to this one."""
+    gateway.customer_default_method_set(
+        customer=unit.stripe_customer.stripe_id, payment_method=payment_method
+    )
+
+
+def stripe_invoice_next(subscription: str) -> dict:
+    """Stripe's clock, in tests: the subscription's next monthly invoice, created and charged
+    now to the customer's default card (localstripe bills only when asked)."""
+    client = gateway.client()
+    customer = client.v1.subscriptions.retrieve(subscription)["customer"]
+    invoice = client.v1.invoices.create(params={"customer": customer, "subscription": subscription})
+    return client.v1.invoices.pay(invoice.id).to_dict()
+
+
+def stripe_subscription(subscription: str) -> dict:
+    return gateway.client().v1.subscriptions.retrieve(subscription).to_dict()
+
+
+def post_event(client, type_: str, obj: dict, event_id: str | None = None):
+    """Deliver an event to the webhook endpoint, signed as Stripe signs it."""
+    return client.post(reverse("billing:stripe-webhook"), **signed(event(type_, obj, event_id)))
+
+
+@pytest.fixture
+def paid_purchase(purchase, alice):
+    order_paid(purchase, alice)
+    return purchase
+
+
+@pytest.fixture
+def paid_lease(lease_order, alice):
+    order_paid(lease_order, alice)
+    return lease_order

@@ -230,7 +230,7 @@ def test_another_vendor_cannot_see_drafts(draft, wendy, other_vendor):
 @pytest.mark.django_db(transaction=True)
 def test_certificate_numbers_are_unique_under_concurrent_certification(request):
     """Two reviewers certify two solutions at the same moment, each in its own connection."""
-    from tests.marketplace import conftest as mc
+    from tests import marketplace_fixtures as mc
 
     regions = request.getfixturevalue("regions")  # noqa: F841 (rita needs the region tree)
     rita = request.getfixturevalue("rita")

@@ -233,6 +233,8 @@ class Command(BaseCommand):
             % {"seconds": elapsed, "summary": summary}
         )
         call_command("load_marketplace_demo", stdout=self.stdout)  # standards, vendors, solutions
+        call_command("load_billing_demo", stdout=self.stdout)  # an estate's paid order
+        call_command("load_devices_demo", stdout=self.stdout)  # stock; the estate's order shipped
         self.stdout.write(login_table())
 
 

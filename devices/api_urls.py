@@ -1,0 +1,3 @@
+from devices.api import unit, vendor
+
+urlpatterns = vendor.urlpatterns + unit.urlpatterns

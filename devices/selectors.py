@@ -1,0 +1,212 @@
+"""Reads of devices, scoped to the user. Devices follow their unit (DESIGN §5): whoever may
+see the unit (its members, a park office, an authority, responders) sees its devices. A
+vendor sees the devices it supplied, for fleet maintenance: their health, the unit's name and
+district, never their placement details or alerts."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from accounts.models import Membership, User
+from devices.models import Device
+from units.selectors import unit_list_for
+
+
+def device_list_for(*, user: User) -> QuerySet[Device]:
+    return Device.objects.filter(unit__in=unit_list_for(user=user)).select_related(
+        "device_model", "unit", "placement"
+    )
+
+
+def device_get_for(*, user: User, public_id) -> Device:
+    return get_object_or_404(device_list_for(user=user), public_id=public_id)
+
+
+def vendor_device_list_for(*, user: User) -> QuerySet[Device]:
+    vendors_of = Membership.objects.filter(user=user).values("organisation_id")
+    return Device.objects.filter(vendor__organisation_id__in=vendors_of).select_related(
+        "device_model", "unit__region"
+    )
+
+
+def vendor_device_get_for(*, user: User, public_id) -> Device:
+    return get_object_or_404(vendor_device_list_for(user=user), public_id=public_id)
+
+
+# Unit side ----------------------------------------------------------------------------------
+# (Appended: its imports stay here so that the code above is left as it was.)
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import datetime, timedelta  # noqa: E402
+
+from django.db import connection  # noqa: E402
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q  # noqa: E402
+from django.db.models.functions import Coalesce  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from units.models import Unit  # noqa: E402
+
+LOW_BATTERY_PCT = 20
+ON_AIR = [Device.State.ACTIVE, Device.State.FAULTY, Device.State.MAINTENANCE]
+
+
+def device_claim_unit_choices(*, user: User) -> QuerySet[Unit]:
+    """The units a user may claim devices for: those of their own organisations where their
+    role allows writes (a viewer, a park office or an authority claims nothing)."""
+    writable = (
+        Membership.objects.filter(user=user)
+        .exclude(role=Membership.Role.VIEWER)
+        .values("organisation_id")
+    )
+    return Unit.objects.filter(organisation_id__in=writable).order_by("name", "pk")
+
+
+def device_filter_unit_choices(*, user: User) -> QuerySet[Unit]:
+    """The units whose devices the user sees, for the list's filter."""
+    return unit_list_for(user=user).order_by("name", "pk")
+
+
+def _overdue_at():
+    """When a reporting device counts as offline: its next heartbeat plus the grace."""
+    grace = Coalesce("heartbeat_grace_s", "device_model__heartbeat_grace_s")
+    return ExpressionWrapper(
+        F("next_heartbeat_due_at") + grace * timedelta(seconds=1), output_field=DateTimeField()
+    )
+
+
+def device_search_for(
+    *,
+    user: User,
+    unit: Unit | None = None,
+    state: str = "",
+    low_battery: bool = False,
+    offline: bool = False,
+    serial: str = "",
+    now: datetime | None = None,
+) -> QuerySet[Device]:
+    """The device list: device_list_for narrowed by its filters. "Offline" also finds the
+    devices past their heartbeat and grace that the health sweep has not marked yet."""
+    devices = device_list_for(user=user)
+    if unit is not None:
+        devices = devices.filter(unit=unit)
+    if state:
+        devices = devices.filter(state=state)
+    if low_battery:
+        devices = devices.filter(battery_pct__lt=LOW_BATTERY_PCT)
+    if offline:
+        devices = devices.alias(overdue_at=_overdue_at()).filter(
+            Q(state=Device.State.OFFLINE)
+            | Q(state__in=ON_AIR, overdue_at__lt=now or timezone.now())
+        )
+    if serial:
+        devices = devices.filter(serial__icontains=serial.strip())
+    return devices
+
+
+def device_overdue(device: Device, *, now: datetime) -> bool:
+    """The same rule as the "offline" filter, for one row already loaded."""
+    if device.state == Device.State.OFFLINE:
+        return True
+    if device.state not in ON_AIR or device.next_heartbeat_due_at is None:
+        return False
+    return device.next_heartbeat_due_at + timedelta(seconds=device.grace_s()) < now
+
+
+def device_detail_for(*, user: User, public_id) -> Device:
+    """One device with what its page shows beside it; 404 for "missing" and "not yours"."""
+    return get_object_or_404(
+        device_list_for(user=user).select_related(
+            "vendor__organisation", "unit__organisation", "order_line__order", "lease"
+        ),
+        public_id=public_id,
+    )
+
+
+def device_events_recent(*, device: Device, limit: int = 20) -> list:
+    """The newest outbox events (alarm, fault, tamper, battery, test)."""
+    return list(device.events.order_by("-ts", "-pk")[:limit])
+
+
+def device_transition_list(*, device: Device) -> QuerySet:
+    return device.transitions.select_related("by").order_by("at", "pk")
+
+
+# Telemetry: read from the day-partitioned devices_reading table. The device and a bounded
+# `ts` range in every WHERE let PostgreSQL scan only that range's partitions, through the
+# (device_id, ts) index of each. Values that are not numbers (a firmware string, a boolean)
+# are skipped, never cast.
+
+TELEMETRY_MAX_POINTS = 500
+TELEMETRY_RAW_MAX = timedelta(hours=6)
+TELEMETRY_MAX_RANGE = timedelta(days=31)
+# Bucket widths a person reads easily, smallest first.
+TELEMETRY_BUCKETS = [
+    timedelta(minutes=minutes) for minutes in (1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440)
+]
+# Buckets start on Shanghai's whole hours and midnights.
+TELEMETRY_ORIGIN = datetime.fromisoformat("2000-01-01T00:00:00+08:00")
+
+TELEMETRY_RAW_SQL = """
+SELECT ts, ("values" ->> %(metric)s)::float8
+FROM devices_reading
+WHERE device_id = %(device)s AND ts >= %(start)s AND ts < %(end)s
+  AND jsonb_typeof("values" -> %(metric)s) = 'number'
+ORDER BY ts
+LIMIT %(limit)s
+"""
+
+TELEMETRY_BUCKET_SQL = """
+SELECT date_bin(%(bucket)s, ts, %(origin)s) AS bucket,
+       avg(value), min(value), max(value), count(*)
+FROM (
+    SELECT ts, CASE WHEN jsonb_typeof("values" -> %(metric)s) = 'number'
+                    THEN ("values" ->> %(metric)s)::float8 END AS value
+    FROM devices_reading
+    WHERE device_id = %(device)s AND ts >= %(start)s AND ts < %(end)s
+      AND jsonb_typeof("values" -> %(metric)s) = 'number'
+) AS numbers
+GROUP BY bucket
+ORDER BY bucket
+"""
+
+# A device that reports every second fills six hours with 21,600 points; past this many a
+# client should ask for a shorter range.
+TELEMETRY_RAW_LIMIT = 25_000
+
+
+@dataclass(frozen=True)
+class TelemetryPoint:
+    """A reading (min = max = value, count 1) or a bucket (value is its average)."""
+
+    ts: datetime
+    value: float
+    min: float
+    max: float
+    count: int
+
+
+def telemetry_bucket_for(*, start: datetime, end: datetime) -> timedelta | None:
+    """None (raw points) up to six hours; beyond, the smallest readable bucket that keeps
+    the answer at TELEMETRY_MAX_POINTS or fewer."""
+    span = end - start
+    if span <= TELEMETRY_RAW_MAX:
+        return None
+    for bucket in TELEMETRY_BUCKETS:
+        if span / bucket <= TELEMETRY_MAX_POINTS:
+            return bucket
+    return TELEMETRY_BUCKETS[-1]
+
+
+def device_telemetry(
+    *, device: Device, metric: str, start: datetime, end: datetime, bucket: timedelta | None
+) -> list[TelemetryPoint]:
+    """One metric of one device over [start, end): raw readings when `bucket` is None,
+    otherwise avg/min/max per bucket, aggregated in PostgreSQL with date_bin."""
+    params = {"device": device.pk, "metric": metric, "start": start, "end": end}
+    with connection.cursor() as cursor:
+        if bucket is None:
+            cursor.execute(TELEMETRY_RAW_SQL, params | {"limit": TELEMETRY_RAW_LIMIT})
+            return [TelemetryPoint(ts, value, value, value, 1) for ts, value in cursor.fetchall()]
+        cursor.execute(
+            TELEMETRY_BUCKET_SQL, params | {"bucket": bucket, "origin": TELEMETRY_ORIGIN}
+        )
+        return [TelemetryPoint(*row) for row in cursor.fetchall()]
