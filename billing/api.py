@@ -40,7 +40,6 @@ from billing.serializers import (
     OrderFilterSerializer,
     OrderPaySerializer,
     OrderSerializer,
-    OrderShipSerializer,
     PaymentSerializer,
     RefundCreateSerializer,
     RefundSerializer,
@@ -371,20 +370,6 @@ class VendorOrderPrepareApi(_VendorOrder):
     )
     def post(self, request, order_id):
         orders.order_prepare(order=self.get_order(order_id), by=request.user)
-        return self.detail(order_id)
-
-
-class VendorOrderShipApi(_VendorOrder):
-    @extend_schema(
-        summary=_("Mark an order shipped, with the carrier and tracking number (staff+)"),
-        request=OrderShipSerializer,
-        responses=write_responses({200: VendorOrderDetailSerializer}),
-    )
-    def post(self, request, order_id):
-        order = self.get_order(order_id)
-        serializer = OrderShipSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        orders.order_ship(order=order, by=request.user, **serializer.validated_data)
         return self.detail(order_id)
 
 

@@ -25,7 +25,6 @@ urlpatterns = [
     path(
         f"{VENDOR_ORDER}prepare/", api.VendorOrderPrepareApi.as_view(), name="vendor-order-prepare"
     ),
-    path(f"{VENDOR_ORDER}ship/", api.VendorOrderShipApi.as_view(), name="vendor-order-ship"),
     path(
         f"{VENDOR_ORDER}refunds/", api.VendorOrderRefundApi.as_view(), name="vendor-order-refunds"
     ),

@@ -64,6 +64,8 @@ class PayForm(forms.Form):
 
 
 class ShipForm(forms.Form):
+    """Carrier and tracking number (used by the devices' fulfilment page, which ships)."""
+
     carrier = forms.CharField(label=_("Carrier"), max_length=64)
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
 

@@ -108,11 +108,6 @@ class OrderPaySerializer(serializers.Serializer):
         return {"payment_method": method, "setup_intent": setup}
 
 
-class OrderShipSerializer(serializers.Serializer):
-    carrier = serializers.CharField(max_length=64)
-    tracking_number = serializers.CharField(max_length=64)
-
-
 class RefundCreateSerializer(serializers.Serializer):
     amount = serializers.IntegerField(min_value=1, help_text=_("Fen."))
     reason = serializers.CharField(max_length=300)

@@ -33,9 +33,6 @@ urlpatterns = [
         name="vendor-order-prepare",
     ),
     path(
-        "vendor/orders/<uuid:public_id>/ship/", vendor.vendor_order_ship, name="vendor-order-ship"
-    ),
-    path(
         "vendor/orders/<uuid:public_id>/refund/",
         vendor.vendor_order_refund,
         name="vendor-order-refund",

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import ReadOnlyAdminMixin
-from devices.models import Device, DeviceEvent, DeviceTransition, Placement
+from devices.models import Device, DeviceEvent, DeviceTransition, InventoryImport, Placement
 from units.admin import ServiceCheckedForm
 from units.models import Unit
 
@@ -206,3 +206,41 @@ class DeviceTransitionAdmin(ReadOnlyAdmin):
     search_fields = ("device__serial", "reason", "by__email")
     list_select_related = ("device", "by")
     date_hierarchy = "at"
+
+
+@admin.register(InventoryImport)
+class InventoryImportAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "vendor",
+        "name",
+        "status",
+        "total_rows",
+        "created_count",
+        "error_count",
+    )
+    list_filter = ("status", "created_at")
+    search_fields = ("name", "vendor__organisation__name", "devices__serial")
+    list_select_related = ("vendor__organisation",)
+    date_hierarchy = "created_at"
+    # The file itself and the devices it made are long; the counts and refused rows tell.
+    fields = (
+        "vendor",
+        "by",
+        "name",
+        "status",
+        "total_rows",
+        "processed_rows",
+        "created_count",
+        "error_count",
+        "failure",
+        "errors_shown",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("refused rows"))
+    def errors_shown(self, item: InventoryImport) -> str:
+        return _json(item.errors)

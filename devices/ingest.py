@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import connection
 
@@ -262,7 +263,10 @@ def ingest(*, token: str, raw_events, now: datetime | None = None) -> list[dict]
         events, results = validate(raw_events, metrics, now)
         if not events:
             return results
-        cursor.execute(
+        # Server-side binding and a prepared statement: PostgreSQL parses and plans this
+        # statement once per connection instead of once per request.
+        prepared = psycopg.Cursor(cursor.connection)
+        prepared.execute(
             _STATEMENT,
             {
                 "token": digest,
@@ -273,8 +277,9 @@ def ingest(*, token: str, raw_events, now: datetime | None = None) -> list[dict]
                 "vals": [orjson.dumps(e.values).decode() for e in events],
                 **_device_facts(events),
             },
+            prepare=True,
         )
-        found, new_ids, new_ts, outboxed, activated_in = cursor.fetchone()
+        found, new_ids, new_ts, outboxed, activated_in = prepared.fetchone()
     if not found:
         raise IngestError(401, "unauthorized", "unknown or revoked device token")
     new = set(zip(new_ids or (), new_ts or (), strict=True))

@@ -228,3 +228,62 @@ class Reading(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.event_id}"
+
+
+class InventoryImport(models.Model):
+    """A vendor's CSV of serial numbers (serial, model_number[, firmware]) provisioned in bulk
+    by a Celery task. The file's text is kept in the row, so that a worker on any machine can
+    read it; the task records its progress per chunk and the rows it refused."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    FINISHED = {Status.DONE, Status.FAILED}
+    # Refused rows kept in full; beyond this many only their number is.
+    ERRORS_KEPT = 1000
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="inventory_imports")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(_("file name"), max_length=200)
+    source = models.TextField(_("file contents"))
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.QUEUED
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
+    created_count = models.PositiveIntegerField(_("devices created"), default=0)
+    error_count = models.PositiveIntegerField(_("rows refused"), default=0)
+    # [{"row": 7, "serial": "SA-1", "code": "duplicate_in_file", "first_row": 3}, ...]
+    errors = models.JSONField(_("refused rows"), default=list, blank=True)
+    failure = models.CharField(_("why it failed"), max_length=300, blank=True)
+    devices = models.ManyToManyField(Device, related_name="inventory_imports", blank=True)
+    created_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("inventory import")
+        verbose_name_plural = _("inventory imports")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["vendor", "-created_at"], name="inventory_import_recent_idx")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE or not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, self.processed_rows * 100 // self.total_rows)

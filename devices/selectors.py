@@ -210,3 +210,163 @@ def device_telemetry(
             TELEMETRY_BUCKET_SQL, params | {"bucket": bucket, "origin": TELEMETRY_ORIGIN}
         )
         return [TelemetryPoint(*row) for row in cursor.fetchall()]
+
+
+# Vendor inventory ---------------------------------------------------------------------------
+# (Appended: the vendor's stock, imports, fulfilment, returns and fleet.)
+
+from django.db.models import Count, Prefetch  # noqa: E402
+
+from billing.models import Lease, Order, OrderLine  # noqa: E402
+from devices.models import InventoryImport  # noqa: E402
+from marketplace.models import DeviceModel, Vendor  # noqa: E402
+from units.models import Region  # noqa: E402
+
+# Leases whose devices are on their way back to the vendor.
+LEASE_RETURNING = [Lease.Status.ENDING, Lease.Status.DEFAULTED, Lease.Status.RETURNED]
+# A fleet device not heard from for this long is "not seen".
+FLEET_STALE_AFTER = timedelta(hours=24)
+
+
+def vendor_inventory_for(
+    *,
+    user: User,
+    vendor: Vendor,
+    state: str = "",
+    device_model: DeviceModel | None = None,
+    serial: str = "",
+    inventory_import: InventoryImport | None = None,
+) -> QuerySet[Device]:
+    """The vendor's devices, narrowed by the inventory page's filters (by serial)."""
+    devices = vendor_device_list_for(user=user).filter(vendor=vendor)
+    if device_model is not None:
+        devices = devices.filter(device_model=device_model)
+    if serial:
+        devices = devices.filter(serial__icontains=serial.strip())
+    if inventory_import is not None:
+        devices = devices.filter(inventory_imports=inventory_import)
+    if state:
+        devices = devices.filter(state=state)
+    return devices.order_by("serial", "pk")
+
+
+def device_state_counts(*, devices: QuerySet[Device]) -> dict[str, int]:
+    """{state: how many} in one GROUP BY; states with none are absent."""
+    rows = devices.order_by().values_list("state").annotate(n=Count("pk"))
+    return dict(rows.values_list("state", "n"))
+
+
+def vendor_device_detail_for(*, user: User, public_id) -> Device:
+    """One of the user's vendors' devices, with what its page shows (never its placement)."""
+    return get_object_or_404(
+        vendor_device_list_for(user=user).select_related(
+            "vendor__organisation", "order_line__order", "lease", "unit__region__parent__parent"
+        ),
+        public_id=public_id,
+    )
+
+
+def vendor_device_models(*, vendor: Vendor) -> QuerySet[DeviceModel]:
+    return DeviceModel.objects.filter(vendor=vendor).order_by("name", "pk")
+
+
+def inventory_import_list_for(*, user: User, vendor: Vendor) -> QuerySet[InventoryImport]:
+    members_of = Membership.objects.filter(user=user).values("organisation_id")
+    return (
+        InventoryImport.objects.filter(vendor=vendor, vendor__organisation_id__in=members_of)
+        .defer("source")
+        .select_related("by")
+    )
+
+
+def inventory_import_get_for(*, user: User, public_id) -> InventoryImport:
+    """An import of one of the user's vendors (404 otherwise); its file's text is not loaded."""
+    members_of = Membership.objects.filter(user=user).values("organisation_id")
+    found = InventoryImport.objects.filter(vendor__organisation_id__in=members_of)
+    return get_object_or_404(found.defer("source").select_related("vendor"), public_id=public_id)
+
+
+def order_allocation(*, order: Order) -> list[OrderLine]:
+    """The order's lines, each with `.allocated`: its devices by serial (two queries)."""
+    devices = Device.objects.order_by("serial").only(
+        "public_id", "serial", "state", "order_line_id", "device_model_id"
+    )
+    return list(
+        order.lines.select_related("device_model").prefetch_related(
+            Prefetch("devices", queryset=devices, to_attr="allocated")
+        )
+    )
+
+
+def vendor_returns_for(*, user: User, vendor: Vendor) -> tuple[QuerySet, QuerySet]:
+    """(devices of leases ending or returned, still to be received back; devices received
+    back, waiting to be refurbished and restocked)."""
+    devices = vendor_device_list_for(user=user).filter(vendor=vendor)
+    coming_back = (
+        devices.filter(lease__status__in=LEASE_RETURNING)
+        .exclude(state__in=[Device.State.RETURNED, Device.State.RETIRED, Device.State.IN_STOCK])
+        .select_related("lease__order", "unit__region__parent__parent")
+        .order_by("lease__end_date", "serial", "pk")
+    )
+    received = devices.filter(state=Device.State.RETURNED).order_by("serial", "pk")
+    return coming_back, received
+
+
+def vendor_fleet_for(
+    *,
+    user: User,
+    vendor: Vendor,
+    state: str = "",
+    low_battery: bool = False,
+    stale: bool = False,
+    device_model: DeviceModel | None = None,
+    now: datetime | None = None,
+) -> QuerySet[Device]:
+    """The vendor's devices that are with units, for maintenance: health, the unit's name
+    and district. Placements are not joined: the vendor never sees where a device is."""
+    devices = (
+        vendor_device_list_for(user=user)
+        .filter(vendor=vendor, unit__isnull=False)
+        .select_related("unit__region__parent__parent")
+    )
+    if state:
+        devices = devices.filter(state=state)
+    if low_battery:
+        devices = devices.filter(battery_pct__lt=LOW_BATTERY_PCT)
+    if stale:
+        cutoff = (now or timezone.now()) - FLEET_STALE_AFTER
+        devices = devices.filter(Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True))
+    if device_model is not None:
+        devices = devices.filter(device_model=device_model)
+    return devices.order_by("serial", "pk")
+
+
+def fleet_summary(*, devices: QuerySet[Device], now: datetime | None = None) -> dict:
+    """Counts over the fleet in one query; the online rate is the share of the devices that
+    report (online, offline, faulty, in maintenance) that are online."""
+    cutoff = (now or timezone.now()) - FLEET_STALE_AFTER
+    State = Device.State
+    summary = devices.order_by().aggregate(
+        total=Count("pk"),
+        online=Count("pk", filter=Q(state=State.ACTIVE)),
+        offline=Count("pk", filter=Q(state=State.OFFLINE)),
+        faulty=Count("pk", filter=Q(state__in=[State.FAULTY, State.MAINTENANCE])),
+        reporting=Count("pk", filter=Q(state__in=list(Device.REPORTING))),
+        low_battery=Count("pk", filter=Q(battery_pct__lt=LOW_BATTERY_PCT)),
+        stale=Count("pk", filter=Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True)),
+    )
+    reporting = summary["reporting"]
+    summary["online_rate"] = round(summary["online"] * 100 / reporting, 1) if reporting else None
+    return summary
+
+
+def unit_district(unit: Unit | None) -> Region | None:
+    """The district a unit's grid lies in (loaded with unit__region__parent__parent)."""
+    region = unit.region if unit is not None else None
+    while region is not None and region.level != Region.Level.DISTRICT:
+        region = region.parent
+    return region
+
+
+def vendor_device_model_get(*, vendor: Vendor, model_number: str) -> DeviceModel | None:
+    return DeviceModel.objects.filter(vendor=vendor, model_number=model_number.strip()).first()

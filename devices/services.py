@@ -346,7 +346,20 @@ def _can_manage(organisation_id, by) -> bool:
 def device_return(*, device: Device, by: User) -> Device:
     """A leased device is back with its vendor: unbound, credentials revoked, then back in
     stock once refurbished (`device_restock`)."""
+    from billing.models import Lease
+
     _vendor_member(device.vendor, by)
+    # A unit's own devices stay with it: only leased devices at the end of their lease (or
+    # devices that never reached a unit) come back.
+    lease_over = device.lease_id and device.lease.status in {
+        Lease.Status.ENDING,
+        Lease.Status.DEFAULTED,
+        Lease.Status.RETURNED,
+    }
+    if device.unit_id and not lease_over:
+        raise ValidationError(
+            _("This device belongs to its unit; only leased devices come back at the lease's end.")
+        )
     unit_id = device.unit_id
     device = _transition(
         device,

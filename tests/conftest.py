@@ -23,6 +23,8 @@ def _close_other_test_database_sessions(django_db_setup, django_db_blocker):
     yield
     from django.db import connection
 
+    if not connection.settings_dict["NAME"].startswith("test_"):
+        return  # never end sessions on a real database
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -65,7 +65,6 @@ API_PATHS = [
     "/api/v1/vendor/orders/",
     "/api/v1/vendor/orders/{order_id}/",
     "/api/v1/vendor/orders/{order_id}/prepare/",
-    "/api/v1/vendor/orders/{order_id}/ship/",
     "/api/v1/vendor/orders/{order_id}/refunds/",
     "/api/v1/vendor/leases/",
     "/api/v1/vendor/leases/{lease_id}/",
@@ -78,6 +77,17 @@ API_PATHS = [
     "/api/v1/devices/{device_id}/placement/",
     "/api/v1/devices/{device_id}/token/",
     "/api/v1/devices/{device_id}/telemetry/",
+    "/api/v1/vendor/devices/",
+    "/api/v1/vendor/devices/{device_id}/",
+    "/api/v1/vendor/devices/{device_id}/token/",
+    "/api/v1/vendor/devices/{device_id}/returned/",
+    "/api/v1/vendor/devices/{device_id}/restock/",
+    "/api/v1/vendor/imports/",
+    "/api/v1/vendor/imports/{import_id}/",
+    "/api/v1/vendor/orders/{order_id}/devices/",
+    "/api/v1/vendor/orders/{order_id}/shipment/",
+    "/api/v1/vendor/fleet/",
+    "/api/v1/vendor/fleet/summary/",
 ]
 
 

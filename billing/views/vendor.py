@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from accounts.forms import form_add_service_errors
 from accounts.models import Organisation
 from billing import selectors
-from billing.forms import RefundForm, ShipForm, VendorOrderFilterForm, yuan_text
+from billing.forms import RefundForm, VendorOrderFilterForm, yuan_text
 from billing.models import Lease, LedgerEntry, Order
 from billing.services import orders as order_services
 from billing.services import payments
@@ -79,7 +79,6 @@ def _vendor_order_response(request: HttpRequest, order: Order, status=200, **for
         "timeline": timeline(order.transitions.select_related("by"), Status),
         "may_write": may_write(request, organisation_id),
         "may_manage": may_manage(request, organisation_id),
-        "ship_form": forms.get("ship_form") or ShipForm(),
         "refund_form": forms.get("refund_form") or RefundForm(refundable=order.refundable),
         "refundable": order.status in Order.PAID_STATES and order.refundable > 0,
     }
@@ -101,22 +100,6 @@ def vendor_order_prepare(request: HttpRequest, public_id) -> HttpResponse:
     except ValidationError as exc:
         error_message(request, exc)
     return redirect_after_write(request, vendor_order_url(order))
-
-
-@login_required
-@require_POST
-def vendor_order_ship(request: HttpRequest, public_id) -> HttpResponse:
-    order = selectors.vendor_order_get_for(user=request.user, public_id=public_id)
-    form = ShipForm(request.POST)
-    if form.is_valid():
-        try:
-            order_services.order_ship(order=order, by=request.user, **form.cleaned_data)
-        except ValidationError as exc:
-            form_add_service_errors(form, exc)
-        else:
-            return redirect_after_write(request, vendor_order_url(order))
-    order.refresh_from_db()
-    return _vendor_order_response(request, order, status=400, ship_form=form)
 
 
 @login_required

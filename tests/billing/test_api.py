@@ -351,19 +351,11 @@ def test_vendor_prepares_and_ships_and_the_unit_confirms_delivery(
     assert vendor_client.post(vendor_order_url(paid_purchase, "prepare/")).json()["status"] == (
         "fulfilling"
     )
-    no_tracking = vendor_client.post(
-        vendor_order_url(paid_purchase, "ship/"), {"carrier": "SF Express", "tracking_number": ""}
+    # Shipping goes with the devices (devices API, tested there); here the service does it.
+    orders.order_ship(
+        order=paid_purchase, by=vince, carrier="SF Express", tracking_number="SF1234567890"
     )
-    assert no_tracking.status_code == 400 and "tracking_number" in no_tracking.json()
-    paid_purchase.refresh_from_db()
-    assert paid_purchase.status == Order.Status.FULFILLING
-
-    shipped = vendor_client.post(
-        vendor_order_url(paid_purchase, "ship/"),
-        {"carrier": "SF Express", "tracking_number": "SF1234567890"},
-    )
-
-    assert shipped.status_code == 200
+    shipped = vendor_client.get(vendor_order_url(paid_purchase, ""))
     assert (shipped.json()["status"], shipped.json()["tracking_number"]) == (
         "shipped",
         "SF1234567890",
@@ -471,7 +463,7 @@ def test_a_lease_from_payment_through_delivery_choice_and_return(
     lease_url = f"{API}/leases/{lease['id']}/"
     assert api_client_for(charlie).get(lease_url).status_code == 404
 
-    vendor.post(vendor_order_url(paid_lease, "ship/"), {"carrier": "SF", "tracking_number": "1"})
+    orders.order_ship(order=paid_lease, by=vince, carrier="SF", tracking_number="1")
     assert unit.post(order_url(paid_lease, "deliver/")).json()["status"] == "completed"
     started = unit.get(lease_url).json()
     today = timezone.localdate()

@@ -444,7 +444,6 @@ def test_an_outsider_gets_404_on_alices_order_lease_and_receipt(
         url("order-pay", order_id),
         url("lease-choose", lease.public_id),
         url("vendor-order-prepare", order_id),
-        url("vendor-order-ship", order_id),
         url("vendor-order-refund", order_id),
         url("vendor-lease-return", lease.public_id),
     ]:
@@ -528,19 +527,10 @@ def test_prepare_ship_and_deliver_through_the_pages(client_for, vince, alice, pa
     paid_purchase.refresh_from_db()
     assert paid_purchase.status == Status.FULFILLING
 
-    blank = vendor_client.post(
-        url("vendor-order-ship", order_id), {"carrier": "", "tracking_number": ""}
-    )
-    assert blank.status_code == 400
-    assert "Carrier: This field is required." in text(blank)
-    assert "Tracking number: This field is required." in text(blank)
-    paid_purchase.refresh_from_db()
-    assert paid_purchase.status == Status.FULFILLING and paid_purchase.carrier == ""
-
-    response = vendor_client.post(
-        url("vendor-order-ship", order_id), {"carrier": "顺丰速运", "tracking_number": "SF123"}
-    )
-    assert response.status_code == 302
+    # The page sends the vendor to the devices' fulfilment page to allocate and ship.
+    page = text(vendor_client.get(url("vendor-order", order_id)))
+    assert reverse("devices:fulfil", args=[order_id]) in page
+    orders.order_ship(order=paid_purchase, by=vince, carrier="顺丰速运", tracking_number="SF123")
     paid_purchase.refresh_from_db()
     assert paid_purchase.status == Status.SHIPPED
     page = text(unit_client.get(url("order", order_id)))

@@ -10,7 +10,14 @@ from django.apps import apps
 from django.contrib import admin
 
 from devices import services
-from devices.models import Device, DeviceEvent, DeviceTransition, Placement, Reading
+from devices.models import (
+    Device,
+    DeviceEvent,
+    DeviceTransition,
+    InventoryImport,
+    Placement,
+    Reading,
+)
 from tests import factories
 from tests.test_admin import admin_url, form_data
 from units.models import Unit
@@ -45,6 +52,10 @@ def device_rows(client, shipped_to_alice, alice_unit, alice):
     )
     assert response.status_code == 202
     device.refresh_from_db()
+    imported = InventoryImport.objects.create(
+        vendor=device.vendor, name="stock.csv", source="serial,model_number\n", total_rows=1
+    )
+    imported.devices.add(device)
     return device
 
 

@@ -10,7 +10,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
-from billing.models import Order
+from billing.models import Lease, Order
 from devices import services
 from devices.ingest import token_hash
 from devices.models import Device, DeviceTransition, Placement
@@ -499,10 +499,23 @@ def test_a_retired_device_is_logged_out(client, placed, alice, bob, vera, vince)
 
 
 def test_a_returned_device_is_unbound_and_restocked_with_new_credentials(
-    client, placed, alice, vince
+    client, placed, alice, vince, purchase
 ):
     device, token = placed
     old_code = device.claim_code
+    with pytest.raises(ValidationError):
+        services.device_return(device=device, by=vince)  # a bought device stays with its unit
+    lease = Lease.objects.create(
+        order=purchase,
+        unit=device.unit,
+        vendor=device.vendor,
+        status=Lease.Status.ENDING,
+        term_months=12,
+        monthly_fee=8 * YUAN,
+        deposit=50 * YUAN,
+    )
+    Device.objects.filter(pk=device.pk).update(lease=lease)
+    device.refresh_from_db()
     with pytest.raises(PermissionDenied):
         services.device_return(device=device, by=alice)  # the vendor receives it
 
