@@ -81,9 +81,18 @@ def lease_start(*, lease: Lease, by: User | None, today: date) -> Lease:
 
 def lease_subscription_open(*, lease: Lease) -> Lease:
     """The monthly Subscription of a running lease, first billed a month after the start (the
-    first month was paid with the order). Safe to repeat: same idempotency key."""
-    if lease.stripe_subscription or lease.status not in Lease.RUNNING:
-        return lease
+    first month was paid with the order). Safe to repeat and to race: the lease row is locked
+    while the Subscription is created, so a second caller finds it and creates none."""
+    with transaction.atomic():
+        lease = Lease.objects.select_for_update().select_related("order", "unit", "vendor").get(
+            pk=lease.pk
+        )
+        if lease.stripe_subscription or lease.status not in Lease.RUNNING:
+            return lease
+        return _lease_subscription_create(lease)
+
+
+def _lease_subscription_create(lease: Lease) -> Lease:
     order = lease.order
     customer = customer_for(unit=lease.unit)
     plan = _plan(
