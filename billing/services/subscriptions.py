@@ -84,8 +84,10 @@ def lease_subscription_open(*, lease: Lease) -> Lease:
     first month was paid with the order). Safe to repeat and to race: the lease row is locked
     while the Subscription is created, so a second caller finds it and creates none."""
     with transaction.atomic():
-        lease = Lease.objects.select_for_update().select_related("order", "unit", "vendor").get(
-            pk=lease.pk
+        lease = (
+            Lease.objects.select_for_update()
+            .select_related("order", "unit", "vendor")
+            .get(pk=lease.pk)
         )
         if lease.stripe_subscription or lease.status not in Lease.RUNNING:
             return lease

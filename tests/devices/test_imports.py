@@ -339,8 +339,9 @@ def test_on_a_phone_the_progress_bar_moves_until_the_report_shows(
     phone.click("#import-submit")
     phone.wait_for_url(re.compile(r"/vendor/devices/imports/[0-9a-f-]{36}/$"))
 
-    # No reload: htmx polls the report every second until the import is done.
-    phone.locator("#refused-rows").wait_for(timeout=30_000)
+    # No reload: htmx polls the report every second until the import is done (refused rows
+    # show while it runs; the labels only once it has finished).
+    phone.locator("#import-labels").wait_for(timeout=30_000)
     progress = phone.locator("#import-progress")
     assert progress.get_attribute("value") == progress.get_attribute("max") == "3002"
     assert phone.locator(".refused-row").count() == 2
