@@ -7,7 +7,9 @@ DEBUG=false, SECRET_KEY, SITE_URL (https), DATABASE_URL and CELERY_BROKER_URL.
 from pathlib import Path
 
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from config.env import env_bool, env_database, env_int, env_list, env_str
 
@@ -55,6 +57,7 @@ INSTALLED_APPS = [
     "marketplace",
     "billing",
     "devices",
+    "alerts",
 ]
 
 MIDDLEWARE = [
@@ -183,7 +186,15 @@ CELERY_TASK_TIME_LIMIT = 90
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Life-safety work goes to its own queue so it is never waiting behind bulk work.
 CELERY_TASK_ROUTES = {"alerts.*": {"queue": "alerts"}}
+# Declared so that every worker (and the tests' worker) consumes both by default.
+CELERY_TASK_QUEUES = [Queue("alerts"), Queue("default")]
 CELERY_BEAT_SCHEDULE = {
+    # Alerts: the passes that make a lost wake-up or a dead worker cost seconds, not alarms.
+    "alerts-events": {"task": "alerts.tasks.events_process", "schedule": 5.0},
+    "alerts-escalations": {"task": "alerts.tasks.escalations_run", "schedule": 5.0},
+    "alerts-notifications-retry": {"task": "alerts.tasks.notifications_retry", "schedule": 10.0},
+    "alerts-thresholds": {"task": "alerts.tasks.thresholds_evaluate", "schedule": 10.0},
+    "alerts-health": {"task": "alerts.tasks.health_sweep", "schedule": 15.0},
     "expire-certificates": {
         "task": "marketplace.tasks.certificates_expire",
         "schedule": crontab(minute=5, hour=0),  # just after midnight, Shanghai time
@@ -241,9 +252,10 @@ TELEMETRY_PARTITIONS_AHEAD_DAYS = 7
 INGEST_MAX_EVENTS = 500
 INGEST_MAX_BYTES = 256 * 1024
 INGEST_MAX_FUTURE_S = 300
-# The Celery task (by name) that ingest wakes after committing events to the outbox; the
-# alerts layer registers it. Empty: nobody is woken, the consumer's own sweep finds them.
-DEVICE_EVENTS_WAKE_TASK = env_str("DEVICE_EVENTS_WAKE_TASK", "")
+# The Celery task (by name) that ingest wakes after committing events to the outbox: the
+# alerts layer's processor (devices never imports alerts). Empty: nobody is woken and the
+# processor's beat pass finds them within seconds.
+DEVICE_EVENTS_WAKE_TASK = env_str("DEVICE_EVENTS_WAKE_TASK", "alerts.tasks.events_process")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -298,3 +310,22 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Alerts (DESIGN §3.4–3.5).
+ALERT_LOW_BATTERY_PCT = 15  # also in the partial index of the battery sweep (devices migration)
+ALERT_LINK_MAX_AGE_S = env_int("ALERT_LINK_MAX_AGE_S", 24 * 3600)
+# Delivery (alerts.services.delivery): a notification is tried this many times, with backoff,
+# before it is given up ("dead", shown at /ops/notifications/).
+NOTIFICATION_MAX_ATTEMPTS = env_int("NOTIFICATION_MAX_ATTEMPTS", 8)
+# SMS (alerts.sms): "console" logs each message (demo); "http" POSTs to the provider.
+SMS_BACKEND = env_str("SMS_BACKEND", "console")
+SMS_HTTP_URL = env_str("SMS_HTTP_URL", "")
+SMS_HTTP_TOKEN = env_str("SMS_HTTP_TOKEN", "")
+SMS_HTTP_TIMEOUT_S = env_int("SMS_HTTP_TIMEOUT_S", 5)
+if SMS_BACKEND not in ("console", "http"):
+    raise ImproperlyConfigured(f"SMS_BACKEND must be console or http, not {SMS_BACKEND!r}")
+if SMS_BACKEND == "http" and not SMS_HTTP_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("SMS_BACKEND=http needs SMS_HTTP_URL (http:// or https://)")
+WEBHOOK_TIMEOUT_S = env_int("WEBHOOK_TIMEOUT_S", 5)
+# Bounds an SMTP conversation, so that a send never outlives its claim on the notification.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)

@@ -82,6 +82,12 @@ class Device(models.Model):
                 name="device_heartbeat_due_idx",
                 condition=Q(state__in=["active", "faulty", "maintenance"]),
             ),
+            # The low-battery sweep reads only devices under the threshold (ALERT_LOW_BATTERY_PCT).
+            models.Index(
+                fields=["battery_pct"],
+                name="device_battery_low_idx",
+                condition=Q(battery_pct__lt=15),
+            ),
             models.Index(fields=["unit", "state"], name="device_unit_state_idx"),
             models.Index(fields=["vendor", "state"], name="device_vendor_state_idx"),
         ]

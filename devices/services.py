@@ -4,6 +4,7 @@ State changes go through `_transition` (conditional UPDATE + DeviceTransition + 
 the other apps.
 """
 
+import json
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -421,3 +422,66 @@ def monitoring_sync(*, unit: Unit) -> dict[int, int]:
     for solution in Solution.objects.filter(pk__in=counts):
         monitoring_quantity_set(unit=unit, solution=solution, quantity=counts[solution.pk])
     return counts
+
+
+# The outbox and health, called by the alerts layer above (devices never imports alerts).
+
+_EVENTS_CLAIM = """
+UPDATE devices_deviceevent e SET processed_at = %(now)s
+FROM (
+    SELECT id FROM devices_deviceevent
+    WHERE processed_at IS NULL
+    ORDER BY received_at
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+) AS due
+WHERE e.id = due.id
+RETURNING e.id, e.device_id, e.event_id, e.type, e.ts, e."values"
+"""
+
+
+def device_events_claim(*, limit: int, now=None) -> list[dict]:
+    """Take up to `limit` unprocessed outbox events, oldest first, in the caller's transaction:
+    if it rolls back they are unclaimed again; concurrent consumers skip each other's rows."""
+    assert transaction.get_connection().in_atomic_block, "claim inside the consumer's transaction"
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_EVENTS_CLAIM, {"now": now or timezone.now(), "limit": limit})
+        columns = [column.name for column in cursor.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:  # Django has psycopg hand jsonb over as text
+        if isinstance(row["values"], str):
+            row["values"] = json.loads(row["values"])
+    rows.sort(key=lambda row: (row["ts"], row["id"]))
+    return rows
+
+
+# Devices past their heartbeat and grace, flipped active → offline with a transition each.
+# The partial index `device_heartbeat_due_idx` makes this cost follow the overdue, not the
+# fleet; SKIP LOCKED and the state condition make two concurrent sweeps split the work.
+_OFFLINE_MARK = """
+WITH overdue AS (
+    SELECT d.id FROM devices_device d
+    JOIN marketplace_devicemodel m ON m.id = d.device_model_id
+    WHERE d.state = 'active' AND d.next_heartbeat_due_at < %(now)s
+      AND d.next_heartbeat_due_at
+          + COALESCE(d.heartbeat_grace_s, m.heartbeat_grace_s) * interval '1 second' < %(now)s
+    ORDER BY d.next_heartbeat_due_at
+    LIMIT %(limit)s
+    FOR UPDATE OF d SKIP LOCKED
+), flipped AS (
+    UPDATE devices_device d SET state = 'offline'
+    FROM overdue WHERE d.id = overdue.id AND d.state = 'active'
+    RETURNING d.id, d.unit_id, d.next_heartbeat_due_at
+), logged AS (
+    INSERT INTO devices_devicetransition (device_id, from_state, to_state, at, reason)
+    SELECT id, 'active', 'offline', %(now)s, 'heartbeat overdue' FROM flipped
+)
+SELECT id, unit_id, next_heartbeat_due_at FROM flipped
+"""
+
+
+def devices_mark_offline(*, now, limit: int = 20_000) -> list[tuple[int, int, object]]:
+    """(device id, unit id, when it was due) of the devices this call turned offline."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_OFFLINE_MARK, {"now": now, "limit": limit})
+        return cursor.fetchall()

@@ -1,0 +1,308 @@
+"""Who is told, and when (DESIGN §3.4; issue 6 §3).
+
+An alert follows the most specific escalation policy for its unit (an authority's own policy
+over the platform's; scenario and unit kind over either alone). Each step names targets that
+are resolved when the step fires: the unit's members and contacts, the park office above it,
+the responder for the alert's kind covering its region (the fire station's duty desk on the
+current roster), the subdistrict or district operations centre, the city platform's webhook.
+The step's notification rows are written in the transaction that fires it, each with an
+idempotency key, and sent after commit.
+
+`escalations_run` (beat, every few seconds) fires steps that are due. It claims each with a
+conditional UPDATE on the step it expects, so two ticks never fire a step twice.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Membership
+from alerts.models import (
+    Alert,
+    AlertEntry,
+    Channel,
+    EscalationPolicy,
+    EscalationStep,
+    Kind,
+    Notification,
+    NotificationPreference,
+    Severity,
+    Target,
+    WebhookEndpoint,
+)
+from units.models import DutyShift, Region, Responder, Unit
+
+RECEIVING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER, Membership.Role.STAFF)
+UNIT_SIDE = {Target.UNIT, Target.UNIT_BACKUP, Target.PARENT_UNIT}
+
+# The responder that handles each kind on the ground.
+RESPONDER_FOR_KIND = {
+    Kind.FIRE: Responder.Kind.FIRE_STATION,
+    Kind.GAS: Responder.Kind.FIRE_STATION,
+    Kind.ELECTRICAL: Responder.Kind.FIRE_STATION,
+    Kind.CHARGING: Responder.Kind.FIRE_STATION,
+    Kind.ENTRAPMENT: Responder.Kind.ELEVATOR_MAINTENANCE,
+    Kind.THROWN_OBJECT: Responder.Kind.PROPERTY_MANAGEMENT,
+    Kind.CROWD: Responder.Kind.PROPERTY_MANAGEMENT,
+    Kind.STRUCTURAL: Responder.Kind.PROPERTY_MANAGEMENT,
+    Kind.VITALS: Responder.Kind.PROPERTY_MANAGEMENT,
+    Kind.WATER: Responder.Kind.PROPERTY_MANAGEMENT,
+    Kind.TAMPER: Responder.Kind.PROPERTY_MANAGEMENT,
+}
+
+
+# Policies -----------------------------------------------------------------------------------
+
+
+def policy_for(alert: Alert) -> EscalationPolicy | None:
+    """The most specific policy: an authority over the unit's region before the platform;
+    scenario and unit kind both matching, then scenario, then unit kind, then neither."""
+    codes = alert.unit.region.ancestor_codes
+    candidates = (
+        EscalationPolicy.objects.filter(
+            Q(authority__isnull=True) | Q(authority__region__code__in=codes),
+            Q(scenario__isnull=True) | Q(scenario_id=alert.scenario_id),
+            unit_kind__in=[alert.unit.kind, ""],
+        )
+        .select_related("authority__region")
+        .prefetch_related("steps")
+    )
+
+    def specificity(policy):
+        depth = len(policy.authority.region.ancestor_codes) if policy.authority_id else 0
+        return (depth, policy.scenario_id is not None, policy.unit_kind != "")
+
+    return max(candidates, key=specificity, default=None)
+
+
+def _steps(policy: EscalationPolicy | None) -> list[EscalationStep]:
+    return sorted(policy.steps.all(), key=lambda step: step.position) if policy else []
+
+
+# Routing ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: str
+    address: str
+    name: str
+    user_id: int | None = None
+    responder_id: int | None = None
+
+
+def _users_of(organisation_ids, alert: Alert) -> list[Recipient]:
+    """Members who receive alerts: in the app always; e-mail and SMS unless they turned them
+    off or muted the kind — which life-safety alerts ignore."""
+    members = (
+        Membership.objects.filter(organisation_id__in=organisation_ids, role__in=RECEIVING_ROLES)
+        .select_related("user")
+        .order_by("organisation_id", "pk")
+    )
+    preferences = {
+        (p.user_id, p.organisation_id): p
+        for p in NotificationPreference.objects.filter(organisation_id__in=organisation_ids)
+    }
+    recipients = []
+    for membership in members:
+        user = membership.user
+        if not user.is_active:
+            continue
+        name = user.full_name or user.email
+        recipients.append(Recipient(Channel.IN_APP, f"user:{user.pk}", name, user_id=user.pk))
+        preference = preferences.get((user.pk, membership.organisation_id))
+        muted = (
+            not alert.life_safety
+            and preference is not None
+            and alert.kind in preference.muted_kinds
+        )
+        if muted:
+            continue
+        if user.email and (alert.life_safety or preference is None or preference.email):
+            recipients.append(Recipient(Channel.EMAIL, user.email, name, user_id=user.pk))
+        if user.phone and (alert.life_safety or preference is None or preference.sms):
+            recipients.append(Recipient(Channel.SMS, user.phone, name, user_id=user.pk))
+    return recipients
+
+
+def _contacts(unit: Unit, *, first: bool) -> list[Recipient]:
+    contacts = list(unit.contacts.order_by("position"))
+    chosen = contacts[:1] if first else contacts[1:]
+    recipients = []
+    for contact in chosen:
+        recipients.append(Recipient(Channel.SMS, contact.phone, contact.name))
+        if contact.email:
+            recipients.append(Recipient(Channel.EMAIL, contact.email, contact.name))
+    return recipients
+
+
+def _responders(alert: Alert, *, kind: str, levels: set[str]) -> list[Recipient]:
+    """Responders of `kind` covering a region on the unit's path at one of `levels`: their duty
+    desk by SMS (the contact on the current roster, else the desk phone) and their members in
+    the app."""
+    codes = alert.unit.region.ancestor_codes
+    region_levels = dict(Region.objects.filter(code__in=codes).values_list("code", "level"))
+    covering = [code for code in codes if region_levels.get(code) in levels]
+    responders = list(
+        Responder.objects.filter(kind=kind, regions__code__in=covering).distinct().order_by("pk")
+    )
+    if not responders:
+        return []
+    now = timezone.now()
+    on_duty = {
+        shift.responder_id: shift
+        for shift in DutyShift.objects.filter(
+            responder__in=responders, starts_at__lte=now, ends_at__gt=now
+        ).order_by("starts_at")
+    }
+    recipients = []
+    for responder in responders:
+        shift = on_duty.get(responder.pk)
+        if shift is not None:
+            recipients.append(
+                Recipient(
+                    Channel.SMS,
+                    shift.contact_phone,
+                    f"{responder.name} · {shift.contact_name}",
+                    responder_id=responder.pk,
+                )
+            )
+        else:
+            recipients.append(
+                Recipient(Channel.SMS, responder.phone, responder.name, responder_id=responder.pk)
+            )
+        recipients += [
+            Recipient(r.channel, r.address, r.name, user_id=r.user_id, responder_id=responder.pk)
+            for r in _users_of([responder.organisation_id], alert)
+            if r.channel == Channel.IN_APP
+        ]
+    return recipients
+
+
+LOCAL_LEVELS = {Region.Level.SUBDISTRICT, Region.Level.GRID}
+ALL_LEVELS = {Region.Level.CITY, Region.Level.DISTRICT, *LOCAL_LEVELS}
+
+
+def recipients_for(alert: Alert, targets: list[str]) -> list[Recipient]:
+    """The recipients a step's targets name for this alert, each (channel, address) once."""
+    unit = alert.unit
+    if alert.severity == Severity.MINOR:
+        targets = [target for target in targets if target in UNIT_SIDE]
+    found: list[Recipient] = []
+    for target in targets:
+        if target == Target.UNIT:
+            found += _users_of([unit.organisation_id], alert) + _contacts(unit, first=True)
+        elif target == Target.UNIT_BACKUP:
+            found += _contacts(unit, first=False)
+        elif target == Target.PARENT_UNIT and unit.parent_id:
+            found += _users_of([unit.parent.organisation_id], alert)
+        elif target == Target.RESPONDER and alert.kind in RESPONDER_FOR_KIND:
+            found += _responders(alert, kind=RESPONDER_FOR_KIND[alert.kind], levels=ALL_LEVELS)
+        elif target == Target.OPERATIONS_CENTRE:
+            found += _responders(alert, kind=Responder.Kind.OPERATIONS_CENTRE, levels=LOCAL_LEVELS)
+        elif target == Target.DISTRICT:
+            found += _responders(
+                alert, kind=Responder.Kind.OPERATIONS_CENTRE, levels={Region.Level.DISTRICT}
+            )
+        elif target == Target.CITY_PLATFORM:
+            found += [
+                Recipient(Channel.WEBHOOK, endpoint.url, endpoint.name)
+                for endpoint in WebhookEndpoint.objects.filter(
+                    active=True, region__code__in=unit.region.ancestor_codes
+                ).order_by("pk")
+            ]
+    unique: dict[tuple[str, str], Recipient] = {}
+    for recipient in found:
+        unique.setdefault((recipient.channel, recipient.address), recipient)
+    return list(unique.values())
+
+
+# Steps --------------------------------------------------------------------------------------
+
+
+def _write_step(alert: Alert, step: EscalationStep, now: datetime) -> list[int]:
+    recipients = recipients_for(alert, step.targets)
+    rows = Notification.objects.bulk_create(
+        Notification(
+            alert=alert,
+            step=step.position,
+            channel=recipient.channel,
+            user_id=recipient.user_id,
+            responder_id=recipient.responder_id,
+            recipient=recipient.name[:200],
+            address=recipient.address[:300],
+            idempotency_key=f"{alert.public_id}:{step.position}:{recipient.channel}:"
+            f"{recipient.address}"[:200],
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for recipient in recipients
+    )
+    names = sorted({recipient.name for recipient in recipients})
+    AlertEntry.objects.create(
+        alert=alert,
+        at=now,
+        action=AlertEntry.Action.NOTIFIED if step.position == 0 else AlertEntry.Action.ESCALATED,
+        note=(
+            _("Step %(step)s: %(count)s messages to %(names)s")
+            % {"step": step.position, "count": len(rows), "names": ", ".join(names)}
+        )[:500],
+    )
+    return [row.pk for row in rows]
+
+
+def _next_step_at(alert: Alert, steps: list[EscalationStep], position: int) -> datetime | None:
+    """When step `position` is due; None when there is none (or the alert is minor)."""
+    if position >= len(steps) or (position > 0 and alert.severity == Severity.MINOR):
+        return None
+    return alert.raised_at + timedelta(seconds=steps[position].delay_s)
+
+
+def alert_first_step(*, alert: Alert, now: datetime) -> list[int]:
+    """For a newly raised alert, in its raising transaction: pick its policy, write step 0
+    and schedule step 1. Returns the notification ids to send after commit."""
+    policy = policy_for(alert)
+    steps = _steps(policy)
+    ids = _write_step(alert, steps[0], now) if steps else []
+    Alert.objects.filter(pk=alert.pk).update(
+        policy=policy, next_step=1, next_step_at=_next_step_at(alert, steps, 1)
+    )
+    return ids
+
+
+def escalations_run(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Fire the steps that are due, each in its own transaction. Alerts raised by a sweep
+    arrive here at step 0 (their policy not yet chosen)."""
+    from alerts.tasks import notifications_send
+
+    now = now or timezone.now()
+    due = list(
+        Alert.objects.filter(next_step_at__lte=now, status=Alert.Status.OPEN)
+        .order_by("next_step_at")
+        .values_list("pk", "next_step")[:limit]
+    )
+    fired = 0
+    for pk, position in due:
+        with transaction.atomic():
+            claimed = Alert.objects.filter(
+                pk=pk, next_step=position, next_step_at__lte=now, status=Alert.Status.OPEN
+            ).update(next_step=F("next_step") + 1, next_step_at=None)
+            if not claimed:
+                continue  # acknowledged meanwhile, or another tick took it
+            alert = Alert.objects.select_related("unit__region", "unit__parent", "policy").get(
+                pk=pk
+            )
+            policy = alert.policy or policy_for(alert)
+            steps = _steps(policy)
+            ids = _write_step(alert, steps[position], now) if position < len(steps) else []
+            Alert.objects.filter(pk=pk).update(
+                policy=policy, next_step_at=_next_step_at(alert, steps, position + 1)
+            )
+            if ids:
+                transaction.on_commit(lambda ids=ids: notifications_send.delay(ids))
+            fired += 1
+    return fired
