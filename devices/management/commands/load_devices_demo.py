@@ -30,6 +30,7 @@ from devices.ingest import token_hash
 from devices.models import Device, DeviceTransition
 from marketplace.management.commands.load_marketplace_demo import DEMO_VENDOR
 from marketplace.models import DeviceModel, Vendor
+from units.models import Unit
 
 State = Device.State
 # model number → devices in stock at the start; the estate's order takes 18 SA-E300 (one per
@@ -37,6 +38,8 @@ State = Device.State
 STOCK = {"SA-S100": 12, "SA-SH200": 12, "SA-G10": 6, "SA-E300": 30}
 SERIAL = "SA-DEMO-{:04d}"
 CARRIER = "顺丰速运"
+MERCHANT = "merchant@demo.safeunit.cn"
+COFFEE_SHOP = "林记咖啡"
 SIMULATED_MODEL = "SA-E300"  # the residual-current monitor: it has readings worth charting
 # What a healthy device reports, for the simulator's command line.
 NORMAL = {"residual_current": (5, 30), "temperature": (22, 38), "smoke_density": (0, 0.05)}
@@ -85,6 +88,7 @@ class Command(BaseCommand):
             )
         if order is not None:
             self.simulator(order)
+        self.coffee_shop_detector(vendor)
 
     def stock(self, vendor: Vendor, models: dict[str, DeviceModel]) -> tuple[int, int]:
         """(devices in stock before, demo devices added): the missing demo serials, made in
@@ -177,6 +181,57 @@ class Command(BaseCommand):
         self.stdout.write(
             _("Simulate device %(serial)s:") % {"serial": device.serial}
             + f"\n  python scripts/simulate_device.py {token} --url {settings.SITE_URL} {metrics}"
+        )
+
+    def coffee_shop_detector(self, vendor: Vendor) -> None:
+        """A smoke detector reporting in the demo merchant's Tianzifang coffee shop, so that a
+        simulated smoke alarm reaches the fire station's console (issue 6's demo)."""
+        in_shop = {"name": COFFEE_SHOP, "organisation__memberships__user__email": MERCHANT}
+        device = Device.objects.filter(
+            device_model__model_number="SA-S100", **{f"unit__{k}": v for k, v in in_shop.items()}
+        ).first()
+        if device is None:
+            merchant = User.objects.filter(email=MERCHANT).first()
+            shop = Unit.objects.filter(**in_shop).first()
+            if shop is None:
+                return
+            device = (
+                Device.objects.filter(
+                    vendor=vendor, device_model__model_number="SA-S100", state=State.IN_STOCK
+                )
+                .order_by("-serial")
+                .first()
+            )
+            if device is None:
+                return
+            with transaction.atomic():
+                Device.objects.filter(pk=device.pk).update(state=State.SHIPPED)
+                DeviceTransition.objects.create(
+                    device=device,
+                    from_state=State.IN_STOCK,
+                    to_state=State.SHIPPED,
+                    reason="demo: delivered to the coffee shop",
+                )
+                device = services.device_claim(
+                    unit=shop, by=merchant, serial=device.serial, claim_code=device.claim_code
+                )
+                services.device_place(
+                    device=device,
+                    by=merchant,
+                    building="7号",
+                    floor=1,
+                    space_type="kitchen",
+                    description="咖啡机上方吊顶",
+                )
+        token = demo_token(device.serial)
+        digest = token_hash(token)
+        if device.token_hash != digest:
+            Device.objects.filter(pk=device.pk).update(token_hash=digest, token_prefix=token[:10])
+        self.stdout.write(
+            _("Raise a smoke alarm in %(shop)s (the fire station's console shows it):")
+            % {"shop": COFFEE_SHOP}
+            + f"\n  python scripts/simulate_device.py {token} --url {settings.SITE_URL}"
+            " --smoke-alarm --count 3"
         )
 
     @staticmethod
