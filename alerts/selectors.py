@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User
 from alerts.models import SEVERITY_RANK, Alert, AlertEntry, Notification, NotificationPreference
-from units.models import Unit, UnitGroupObjectPermission
+from units.models import Responder, Unit, UnitGroupObjectPermission
 from units.selectors import _granted_unit_ids
 
 ACTING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER, Membership.Role.STAFF)
@@ -67,7 +67,8 @@ def alert_can_act(*, user: User, alert: Alert) -> bool:
 
 # Pages and API ------------------------------------------------------------------------------
 
-CONSOLE_LIMIT = 200  # a duty desk never has more open alerts than it can read; the rest page
+# A desk reads no more at once; the console says when there are more (the alert list pages).
+CONSOLE_LIMIT = 200
 
 
 def _member_of(user: User, roles=None) -> QuerySet[Membership]:
@@ -114,18 +115,40 @@ def _severity_rank() -> Case:
 ROW_RELATED = ("device__device_model", "device__placement", "unit__parent", "region")
 
 
+def _responder_kinds_condition(*, user: User) -> Q:
+    """The alert kinds the user's responders handle on the ground (a fire station: fire, gas,
+    electrical, charging; an elevator firm: entrapment…), as routing sends them
+    (alerts.services.escalation.RESPONDER_FOR_KIND). An operations centre watches every kind."""
+    from alerts.services.escalation import RESPONDER_FOR_KIND
+
+    responder_kinds = set(
+        Responder.objects.filter(organisation__memberships__user=user).values_list(
+            "kind", flat=True
+        )
+    )
+    if Responder.Kind.OPERATIONS_CENTRE in responder_kinds:
+        return Q()
+    return Q(kind__in=[kind for kind, by in RESPONDER_FOR_KIND.items() if by in responder_kinds])
+
+
 def console_alerts_for(*, user: User) -> QuerySet[Alert]:
     """A duty desk's console: the unresolved alerts of the units its responder organisations
-    respond to (guardian's `respond_unit`, given per covered region), and for a unit's members
-    or a park office, their own units' and the units inside them. Critical first, then newest.
-    Authorities watch through the alert lists, not a console; a vendor's is empty."""
+    respond to (guardian's `respond_unit`, given per covered region) and of the kinds they
+    handle; for a unit's members or a park office, every alert of their own units and of the
+    units inside them. Critical first, then newest. Authorities watch through the alert lists
+    and a unit's history, not a console; a vendor's is empty."""
     member_of = _member_of(user)
+    # Unit ids in subqueries, so PostgreSQL reads the partial index of unresolved alerts per unit.
+    own_units = Unit.objects.filter(
+        Q(organisation_id__in=member_of) | Q(parent__organisation_id__in=member_of)
+    ).values("pk")
+    responding = Q(
+        unit_id__in=_granted_unit_ids(user=user, codename="respond_unit")
+    ) & _responder_kinds_condition(user=user)
     return (
         alerts_with_may_act(
             Alert.objects.filter(status__in=Alert.UNRESOLVED).filter(
-                Q(unit_id__in=_granted_unit_ids(user=user, codename="respond_unit"))
-                | Q(unit__organisation_id__in=member_of)
-                | Q(unit__parent__organisation_id__in=member_of)
+                responding | Q(unit_id__in=own_units)
             ),
             user=user,
         )

@@ -26,6 +26,7 @@ ALARMS = int(os.environ.get("BENCH_ALARMS", "1000"))
 BACKGROUND_EVENTS_S = 1000
 FLEET = 1_000_000
 OVERDUE = 10_000
+ALERTS_VENDOR = "BENCH0000000000001"
 
 
 def _scene(devices: int, *, prefix: str) -> tuple[object, object, list[str]]:
@@ -41,7 +42,23 @@ def _scene(devices: int, *, prefix: str) -> tuple[object, object, list[str]]:
     from units.models import Region, Unit
 
     with transaction.atomic():
-        vendor = Vendor.objects.get(licence_number="BENCH0000000000000")
+        vendor = Vendor.objects.filter(licence_number=ALERTS_VENDOR).first()
+        if vendor is None:  # its own, so the ingest benchmark's clean-up never meets alerts
+            owner = User.objects.filter(email="bench-alerts@example.com").first() or (
+                account_services.user_create(
+                    email="bench-alerts@example.com", password=None, full_name="bench"
+                )
+            )
+            organisation = account_services.organisation_create(
+                name="bench alerts vendor", kind=Organisation.Kind.VENDOR, owner=owner
+            )
+            vendor = Vendor.objects.create(
+                organisation=organisation,
+                licence_number=ALERTS_VENDOR,
+                contact_name="bench",
+                contact_phone="02100000000",
+                contact_email="bench-alerts@example.com",
+            )
         model, _ = DeviceModel.objects.get_or_create(
             vendor=vendor,
             model_number="BENCH-SMOKE",
@@ -84,6 +101,7 @@ def _scene(devices: int, *, prefix: str) -> tuple[object, object, list[str]]:
                 kind=Unit.Kind.SHOP,
                 region=grid,
                 address="bench",
+                floor_area_m2=50,
                 responsible_name="bench",
                 responsible_phone="13800000000",
             )
@@ -238,6 +256,11 @@ def _fleet(size: int) -> None:
             " WHERE serial >= 'BENCH-FLEET-' AND serial < %s",
             [f"BENCH-FLEET-{OVERDUE:07d}"],
         )
+        for table in ("alerts_alertentry", "alerts_notification"):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE alert_id IN"
+                " (SELECT id FROM alerts_alert WHERE kind = 'offline')"
+            )
         cursor.execute("DELETE FROM alerts_alert WHERE kind = 'offline'")
         cursor.execute("ANALYZE devices_device")
 

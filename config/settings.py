@@ -301,6 +301,11 @@ SPECTACULAR_SETTINGS = {
         "MonitoringStatusEnum": "billing.models.MonitoringSubscription.Status",
         "InvoiceStatusEnum": "billing.models.Invoice.Status",
         "LedgerKindEnum": "billing.models.LedgerEntry.Kind",
+        "AlertKindEnum": "alerts.models.Kind",
+        "AlertStatusEnum": "alerts.models.Alert.Status",
+        "AlertOutcomeEnum": "alerts.models.Alert.Outcome",
+        "ResolveOutcomeEnum": "alerts.serializers.PERSON_OUTCOME_CHOICES",
+        "NotificationStatusEnum": "alerts.models.Notification.Status",
     },
 }
 

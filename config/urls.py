@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("marketplace.api_urls")),
     path("", include("billing.api_urls")),
     path("", include("devices.api_urls")),
+    path("", include("alerts.api_urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("marketplace.urls")),
     path("", include("billing.urls")),
     path("", include("devices.urls")),
+    path("", include("alerts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
