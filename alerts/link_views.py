@@ -27,7 +27,7 @@ class LinkActionForm(forms.Form):
     action = forms.ChoiceField(
         choices=[
             ("acknowledge", _("Acknowledge")),
-            ("dispatch", _("Dispatched")),
+            ("dispatch", _("Dispatch")),
             ("resolve", _("Resolve")),
         ]
     )

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organisation
 from devices.models import Device
@@ -201,7 +202,7 @@ class EscalationStep(models.Model):
 
 class Alert(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("alert status", "Open")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")
         DISPATCHED = "dispatched", _("Dispatched")
         RESOLVED = "resolved", _("Resolved")
