@@ -30,10 +30,11 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.services import audit_record
-from alerts.models import Alert, Channel, DeliveryAttempt, Notification
+from alerts.models import Alert, AlertEntry, Channel, DeliveryAttempt, Notification
 from alerts.transports import TransportError, transport_for
 
 logger = logging.getLogger(__name__)
@@ -157,7 +158,7 @@ def _mark_failed(
     with transaction.atomic():
         # Only while the row is still ours: a sender that outlived its lease does not
         # overwrite what the sender that took over decided.
-        Notification.objects.filter(
+        ours = Notification.objects.filter(
             pk=notification.pk, attempts=attempt, status__in=SENDABLE
         ).update(
             status=Status.DEAD if dead else Status.FAILED,
@@ -167,6 +168,21 @@ def _mark_failed(
         DeliveryAttempt.objects.create(
             notification=notification, at=now, ok=False, error=message, duration_ms=duration_ms
         )
+        if ours and dead:
+            # The handling must show who was never reached, not only who was.
+            AlertEntry.objects.create(
+                alert_id=notification.alert_id,
+                at=now,
+                action=AlertEntry.Action.NOTE,
+                note=(
+                    _("Gave up sending to %(recipient)s by %(channel)s: %(error)s")
+                    % {
+                        "recipient": notification.recipient,
+                        "channel": notification.get_channel_display(),
+                        "error": message,
+                    }
+                )[:500],
+            )
     log = logger.warning if dead else logger.info
     log(
         "Notification %s (%s to %s) attempt %s failed%s: %s",

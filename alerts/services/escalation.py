@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership
 from alerts.models import (
@@ -248,7 +248,11 @@ def _write_step(alert: Alert, step: EscalationStep, now: datetime) -> list[int]:
         at=now,
         action=AlertEntry.Action.NOTIFIED if step.position == 0 else AlertEntry.Action.ESCALATED,
         note=(
-            _("Step %(step)s: %(count)s messages to %(names)s")
+            ngettext(
+                "Step %(step)s: %(count)s message to %(names)s",
+                "Step %(step)s: %(count)s messages to %(names)s",
+                len(rows),
+            )
             % {"step": step.position, "count": len(rows), "names": ", ".join(names)}
         )[:500],
     )

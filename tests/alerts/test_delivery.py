@@ -140,6 +140,9 @@ def test_a_4xx_is_given_up_at_once(scene, alert, sms_provider):
     sms = _state(sms)
     assert (sms.status, sms.attempts) == (Status.DEAD, 1)
     assert "400" in sms.last_error
+    # The alert's timeline says who was never reached.
+    note = alert.entries.get(action="note").note
+    assert note.startswith(f"Gave up sending to {sms.recipient} by SMS") and "400" in note
     with time_machine.travel(timezone.now() + timedelta(days=1)):
         assert notifications_retry_due() == 0
     assert len(sms_provider.requests) == 1
