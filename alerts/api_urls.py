@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts import api
+from alerts import api, policy_api
 
 app_name = "alerts_api"
 
@@ -18,3 +18,5 @@ urlpatterns = [
     path("alerts/<uuid:alert_id>/notes/", api.AlertNoteApi.as_view(), name="notes"),
     path("console/", api.ConsoleApi.as_view(), name="console"),
 ]
+# An authority's escalation policies.
+urlpatterns += policy_api.urlpatterns

@@ -125,6 +125,7 @@ class EscalationPolicy(models.Model):
     alert wins: scenario and unit kind both match, then one of them, then the default. An
     authority may keep its own policies for its region; the platform's have no authority."""
 
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=200)
     authority = models.ForeignKey(
         Authority,

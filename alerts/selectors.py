@@ -13,6 +13,7 @@ from django.db.models import (
     FloatField,
     IntegerField,
     Min,
+    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -23,8 +24,16 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Membership, Organisation, User
-from alerts.models import SEVERITY_RANK, Alert, AlertEntry, Notification, NotificationPreference
-from units.models import Responder, Unit, UnitGroupObjectPermission
+from alerts.models import (
+    SEVERITY_RANK,
+    Alert,
+    AlertEntry,
+    EscalationPolicy,
+    EscalationStep,
+    Notification,
+    NotificationPreference,
+)
+from units.models import Authority, Responder, Unit, UnitGroupObjectPermission
 from units.selectors import _granted_unit_ids
 
 ACTING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER, Membership.Role.STAFF)
@@ -305,4 +314,57 @@ def preference_organisation_get_for(*, user: User, public_id) -> Organisation:
     """An organisation the user belongs to; 404 for any other."""
     return get_object_or_404(
         Organisation.objects.filter(memberships__user=user), public_id=public_id
+    )
+
+
+# Escalation policies ------------------------------------------------------------------------
+
+
+def _policies_related(policies: QuerySet[EscalationPolicy]) -> QuerySet[EscalationPolicy]:
+    return policies.select_related(
+        "authority__organisation", "authority__region", "scenario"
+    ).prefetch_related(Prefetch("steps", queryset=EscalationStep.objects.order_by("position")))
+
+
+def policy_list_for(*, user: User) -> QuerySet[EscalationPolicy]:
+    """The policies of the authorities the user belongs to (any role may read them), then the
+    platform's defaults (no authority: read-only for everyone, shown so an authority sees what
+    its own policies replace). Steps prefetched: a page of policies is three queries."""
+    authorities = policy_authority_list_for(user=user).values("pk")
+    return _policies_related(
+        EscalationPolicy.objects.filter(Q(authority__in=authorities) | Q(authority__isnull=True))
+    ).order_by(
+        F("authority_id").asc(nulls_last=True),
+        F("scenario__code").asc(nulls_first=True),
+        "unit_kind",
+        "pk",
+    )
+
+
+def policy_visible_get_for(*, user: User, public_id) -> EscalationPolicy:
+    """Any policy policy_list_for shows (the user's authorities' and the platform's); 404
+    otherwise. Writing one is the service's to allow or refuse."""
+    return get_object_or_404(policy_list_for(user=user), public_id=public_id)
+
+
+def policy_get_for(*, user: User, public_id) -> EscalationPolicy:
+    """A policy of one of the user's authorities; 404 for another authority's, for a platform
+    default and for an id that does not exist alike."""
+    authorities = policy_authority_list_for(user=user).values("pk")
+    return get_object_or_404(
+        _policies_related(EscalationPolicy.objects.filter(authority__in=authorities)),
+        public_id=public_id,
+    )
+
+
+def policy_authority_list_for(*, user: User, manage: bool = False) -> QuerySet[Authority]:
+    """The authorities the user belongs to (`manage`: as an owner or manager, those whose
+    policies they may write), by name."""
+    memberships = Membership.objects.filter(user=user)
+    if manage:
+        memberships = memberships.filter(role__in=(Membership.Role.OWNER, Membership.Role.MANAGER))
+    return (
+        Authority.objects.filter(organisation_id__in=memberships.values("organisation_id"))
+        .select_related("organisation", "region")
+        .order_by("organisation__name", "pk")
     )

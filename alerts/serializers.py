@@ -9,9 +9,18 @@ from rest_framework import serializers
 
 from accounts.models import Organisation
 from alerts import selectors
-from alerts.models import Alert, AlertEntry, Kind, Notification, NotificationPreference
+from alerts.models import (
+    Alert,
+    AlertEntry,
+    EscalationPolicy,
+    Kind,
+    Notification,
+    NotificationPreference,
+    Target,
+)
 from devices.models import Placement
 from devices.serializers.unit import PlacementSerializer
+from marketplace.models import Scenario
 from units.models import EmergencyContact, Unit
 
 # A person picks one of these to resolve; `cleared` is only ever set by a health sweep.
@@ -215,4 +224,102 @@ class PreferenceInputSerializer(serializers.Serializer):
             "Kinds to receive no e-mail or SMS for. Life-safety kinds (fire, gas, entrapment, "
             "vitals) are refused: they always reach everyone."
         ),
+    )
+
+
+# Escalation policies ---------------------------------------------------------------------------
+
+
+class _PolicyAuthoritySerializer(serializers.Serializer):
+    id = serializers.UUIDField(
+        source="organisation.public_id", help_text=_("The organisation's id.")
+    )
+    name = serializers.CharField(source="organisation.name")
+    region = serializers.CharField(source="region.code", help_text=_("The region it oversees."))
+
+
+class PolicyStepInputSerializer(serializers.Serializer):
+    delay_s = serializers.IntegerField(
+        help_text=_(
+            "Seconds after the alert was raised, if nobody has acknowledged it by then. Step 0 "
+            "is 0; each later step's is longer than the one before."
+        )
+    )
+    targets = serializers.ListField(
+        child=serializers.ChoiceField(choices=Target.choices),
+        allow_empty=True,
+        help_text=_("Who is told at this step; at least one."),
+    )
+
+
+class PolicyStepSerializer(serializers.Serializer):
+    position = serializers.IntegerField(help_text=_("Step 0 is sent when the alert is raised."))
+    delay_s = serializers.IntegerField(
+        help_text=_("Seconds after the alert was raised, if nobody has acknowledged it by then.")
+    )
+    targets = serializers.ListField(child=serializers.ChoiceField(choices=Target.choices))
+
+
+class PolicySerializer(serializers.ModelSerializer):
+    """A policy and its steps. The platform's defaults have no authority and are read-only."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    authority = _PolicyAuthoritySerializer(
+        read_only=True, allow_null=True, help_text=_("Null for the platform's defaults.")
+    )
+    scenario = serializers.SlugRelatedField(
+        slug_field="code",
+        read_only=True,
+        allow_null=True,
+        help_text=_("A scenario's code; null for any scenario."),
+    )
+    steps = serializers.SerializerMethodField()
+    editable = serializers.SerializerMethodField(
+        help_text=_("Whether you may change or delete it (an owner or manager of its authority).")
+    )
+
+    class Meta:
+        model = EscalationPolicy
+        fields = ["id", "name", "authority", "scenario", "unit_kind", "editable", "steps"]
+
+    @extend_schema_field(PolicyStepSerializer(many=True))
+    def get_steps(self, policy: EscalationPolicy):
+        return [
+            {"position": step.position, "delay_s": step.delay_s, "targets": list(step.targets)}
+            for step in policy.steps.all()
+        ]
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_editable(self, policy: EscalationPolicy) -> bool:
+        return policy.authority_id is not None and policy.authority_id in self.context.get(
+            "managed", ()
+        )
+
+
+class PolicyUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    steps = PolicyStepInputSerializer(many=True, allow_empty=True)
+
+
+class PolicyCreateInputSerializer(PolicyUpdateInputSerializer):
+    authority = serializers.UUIDField(
+        required=False,
+        help_text=_(
+            "The id of your authority's organisation; needed only if you belong to several."
+        ),
+    )
+    scenario = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Scenario.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_("A scenario's code; null or absent for any scenario."),
+    )
+    unit_kind = serializers.ChoiceField(
+        choices=Unit.Kind.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Empty or absent for any kind of unit."),
     )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from alerts import link_views, ops_views, views
+from alerts import link_views, ops_views, policy_views, views
 
 app_name = "alerts"
 
@@ -17,5 +17,6 @@ urlpatterns = [
     # A unit's alert history, linked from the unit's page.
     path("units/<uuid:public_id>/alerts/", views.unit_history, name="unit_history"),
 ]
-# The signed single-use link in messages (/a/<token>/) and the staff's undelivered list.
-urlpatterns += link_views.urlpatterns + ops_views.urlpatterns
+# The signed single-use link in messages (/a/<token>/), the staff's undelivered list and an
+# authority's escalation policies.
+urlpatterns += link_views.urlpatterns + ops_views.urlpatterns + policy_views.urlpatterns

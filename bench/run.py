@@ -9,12 +9,15 @@ Runs against the configured PostgreSQL (or the embedded one) in a database of it
 
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -126,7 +129,59 @@ def _rows() -> int:
         return cursor.fetchone()[0]
 
 
-def _wrk(url: str, script: Path, env: dict, connections: int) -> float:
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a local process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * _TICK_S
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rpartition(")")[2].split()[1]) == parent:
+                pids.append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+# The web processes' database sessions carry this application_name (libpq's PGAPPNAME).
+WEB_APPLICATION_NAME = "safeunit-bench-web"
+
+
+def _cpu_snapshot(web_pid: int) -> dict[str, dict[int, float]]:
+    """CPU used so far by the gunicorn processes and by their PostgreSQL backends (when the
+    server runs on this machine): a measure that other work on the machine does not skew,
+    unlike requests/s."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+            [WEB_APPLICATION_NAME],
+        )
+        backends = [row[0] for row in cursor.fetchall()]
+    web = [web_pid, *_children(web_pid)]
+    return {
+        "web": {pid: _cpu_s(pid) for pid in web},
+        "db": {pid: _cpu_s(pid) for pid in backends},
+    }
+
+
+def _cpu_used(before: dict, after: dict, group: str) -> float:
+    return sum(used - before[group].get(pid, 0.0) for pid, used in after[group].items())
+
+
+def _wrk(url: str, script: Path, env: dict, connections: int) -> tuple[float, int, float]:
+    """Requests/s, requests made, and wrk's own CPU seconds."""
+    own = resource.getrusage(resource.RUSAGE_CHILDREN)
     run = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{DURATION_S}s", "-s", str(script), url],
         env=env,
@@ -139,39 +194,68 @@ def _wrk(url: str, script: Path, env: dict, connections: int) -> float:
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if non_2xx:
         raise SystemExit(f"wrk saw {non_2xx.group(1)} failed responses:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (
+        float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        int(re.search(r"(\d+) requests in", out).group(1)),
+        used.ru_utime + used.ru_stime - own.ru_utime - own.ru_stime,
+    )
 
 
-def bench_ingest(url: str) -> None:
-    tokens = _devices()
-    port = _free_port()
-    env = dict(os.environ)
-    workers = os.environ.get("BENCH_WEB_WORKERS", "3")
-    web = subprocess.Popen(
+def _wait_until_answering(url: str, timeout_s: float = 60) -> None:
+    """Until a worker answers (401 to a request without a token), so that the figures do not
+    include the workers' start."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, data=b"{}"), timeout=5)
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+        else:
+            return
+
+
+def _web(port: int, env: dict) -> subprocess.Popen:
+    """The app under gunicorn as in production: one process per core, and threads enough for
+    every connection to be in flight (concurrent requests of a process share a statement,
+    devices/ingest.py, _Group)."""
+    return subprocess.Popen(
         [
             str(Path(sys.executable).parent / "gunicorn"),
             "config.wsgi",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            workers,
+            os.environ.get("BENCH_WEB_WORKERS", "2"),
             "--worker-class",
             "gthread",
             "--threads",
-            os.environ.get("BENCH_WEB_THREADS", "4"),
+            os.environ.get("BENCH_WEB_THREADS", "8"),
             "--log-level",
             "warning",
         ],
         cwd=BASE_DIR,
         env=env,
     )
+
+
+def bench_ingest(url: str) -> None:
+    tokens = _devices()
+    port = _free_port()
+    env = dict(os.environ, PGAPPNAME=WEB_APPLICATION_NAME)
+    print(
+        f"ingest: load average {os.getloadavg()[0]:.1f} before the run (other work on the"
+        " machine lowers requests/s; the cpu_* lines count only this benchmark's processes)",
+        file=sys.stderr,
+        flush=True,
+    )
+    web = _web(port, env)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+        _wait_until_answering(f"http://127.0.0.1:{port}/api/v1/ingest")
         with tempfile.NamedTemporaryFile("w", suffix=".tokens", delete=False) as f:
             f.write("\n".join(tokens))
         script = BASE_DIR / "bench" / "ingest_batch.lua"
@@ -179,14 +263,21 @@ def bench_ingest(url: str) -> None:
         for size, name, connections in ((500, "batch", 4), (1, "single", 16)):
             wrk_env = env | {"BENCH_TOKENS": f.name, "BENCH_BATCH": str(size)}
             before = _rows()
+            cpu_before = _cpu_snapshot(web.pid)
             started = time.monotonic()
-            requests_per_s = _wrk(target, script, wrk_env, connections)
+            requests_per_s, requests, wrk_cpu = _wrk(target, script, wrk_env, connections)
             elapsed = time.monotonic() - started
+            cpu_after = _cpu_snapshot(web.pid)
             stored = _rows() - before
             if name == "batch":
                 print(f"ingest.batch: {stored / elapsed:.0f} events/s", flush=True)
             else:
                 print(f"ingest.single: {requests_per_s:.0f} requests/s", flush=True)
+            # CPU per request, in ms: what the figure above costs, whatever else runs.
+            for group in ("web", "db"):
+                used = _cpu_used(cpu_before, cpu_after, group)
+                print(f"ingest.{name}.cpu_{group}: {1000 * used / requests:.3f} ms/request")
+            print(f"ingest.{name}.cpu_wrk: {1000 * wrk_cpu / requests:.3f} ms/request", flush=True)
         os.unlink(f.name)
     finally:
         web.terminate()
@@ -230,7 +321,34 @@ def _copy_ceiling(*, rows: int) -> None:
     print(f"ingest.copy_ceiling: {rows / elapsed:.0f} rows/s", flush=True)
 
 
-BENCHMARKS = {"ingest": bench_ingest}
+def bench_alarm(url: str) -> None:
+    from bench.alerting import bench_alarm as alarm
+
+    port = _free_port()
+    env = dict(os.environ, PGAPPNAME=WEB_APPLICATION_NAME)
+    web = _web(port, env)
+    try:
+        _wait_until_answering(f"http://127.0.0.1:{port}/api/v1/ingest")
+        alarm(f"http://127.0.0.1:{port}", dict(os.environ))
+    finally:
+        web.terminate()
+        web.wait(timeout=15)
+
+
+def bench_sweep(url: str) -> None:
+    from bench.alerting import bench_sweep as sweep
+
+    sweep()
+
+
+from bench.dashboard import bench_dashboard  # noqa: E402 (bench/ is importable from here on)
+
+BENCHMARKS = {
+    "ingest": bench_ingest,
+    "alarm": bench_alarm,
+    "sweep": bench_sweep,
+    "dashboard": bench_dashboard,
+}
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config.env import env_bool, env_database, env_int, env_list, env_str
 
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "billing",
     "devices",
     "alerts",
+    "oversight",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +174,8 @@ if CELERY_BROKER_URL == "filesystem://":
         "processed_folder": str(_broker_folder / "processed"),
         "control_folder": str(_broker_folder / "control"),
         "store_processed": False,
+        # The folder is polled (1 s by default): an alarm passes it twice on its way out.
+        "polling_interval": 0.1,
     }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -187,7 +190,10 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # Life-safety work goes to its own queue so it is never waiting behind bulk work.
 CELERY_TASK_ROUTES = {"alerts.*": {"queue": "alerts"}}
 # Declared so that every worker (and the tests' worker) consumes both by default.
-CELERY_TASK_QUEUES = [Queue("alerts"), Queue("default")]
+CELERY_TASK_QUEUES = [
+    Queue("alerts", Exchange("alerts"), routing_key="alerts"),
+    Queue("default", Exchange("default"), routing_key="default"),
+]
 CELERY_BEAT_SCHEDULE = {
     # Alerts: the passes that make a lost wake-up or a dead worker cost seconds, not alarms.
     "alerts-events": {"task": "alerts.tasks.events_process", "schedule": 5.0},
@@ -215,6 +221,22 @@ CELERY_BEAT_SCHEDULE = {
     "telemetry-partitions": {
         "task": "devices.tasks.telemetry_partitions_maintain",
         "schedule": crontab(minute=30, hour="*/6"),
+    },
+    # Coverage follows purchases and onboarding within a minute (a few seconds' work for
+    # 100k units).
+    "oversight-coverage": {"task": "oversight.tasks.coverage_refresh", "schedule": 60.0},
+    # Dashboards' roll-ups: today's alerts and devices every five minutes, 100 days nightly.
+    "oversight-rollups-recent": {
+        "task": "oversight.tasks.rollups_refresh_recent",
+        "schedule": 300.0,
+    },
+    "oversight-rollups-nightly": {
+        "task": "oversight.tasks.rollups_refresh_nightly",
+        "schedule": crontab(minute=40, hour=0),
+    },
+    "oversight-programme-reminders": {
+        "task": "oversight.tasks.programmes_remind",
+        "schedule": crontab(minute=0, hour=9),  # in the morning, after the night's refreshes
     },
     "purge-expired-invitations": {
         "task": "accounts.tasks.invitations_purge_expired",

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from units import views as unit_views
+from oversight import views as oversight_views
 
 api_v1 = [
     path("", include("accounts.api_urls")),
@@ -13,18 +13,20 @@ api_v1 = [
     path("", include("billing.api_urls")),
     path("", include("devices.api_urls")),
     path("", include("alerts.api_urls")),
+    path("", include("oversight.api_urls")),
 ]
 
 urlpatterns = [
     # Devices' ingest first: the hottest path resolves in a step (DESIGN §7, §9).
     path("api/v1/", include("devices.urls_ingest")),
-    path("", unit_views.home, name="home"),
+    path("", oversight_views.home, name="home"),
     path("", include("accounts.urls")),
     path("", include("units.urls")),
     path("", include("marketplace.urls")),
     path("", include("billing.urls")),
     path("", include("devices.urls")),
     path("", include("alerts.urls")),
+    path("", include("oversight.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -1,6 +1,11 @@
 """The ingest endpoints (DESIGN §7): plain Django views, no session or DRF machinery in the
 way of a device. Every answer is JSON; no payload gets a 500 (the code paths below turn every
-bad input into a 4xx with a code)."""
+bad input into a 4xx with a code).
+
+The answers themselves are plain functions of (token or Authorization header, body) giving
+(status, JSON bytes): the views below wrap them for Django, and config/wsgi.py calls the same
+functions straight from WSGI for the hot path, so both give the same answer to any payload.
+"""
 
 import hashlib
 from datetime import UTC, datetime
@@ -13,34 +18,29 @@ from django.views.decorators.http import require_POST
 from devices.ingest import IngestError, ingest, parse_body
 
 
-def _json(payload, status: int) -> HttpResponse:
-    return HttpResponse(orjson.dumps(payload), status=status, content_type="application/json")
+def _error(exc: IngestError) -> tuple[int, bytes]:
+    return exc.status, orjson.dumps({"error": exc.code, "message": exc.message})
 
 
-def _error(exc: IngestError) -> HttpResponse:
-    return _json({"error": exc.code, "message": exc.message}, exc.status)
-
-
-def _device_token(request) -> str:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+def _device_token(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
     return token.strip() if scheme == "Device" else ""
 
 
-@csrf_exempt
-@require_POST
-def batch(request):
-    """POST /api/v1/ingest with `Authorization: Device <token>` and {"events": [...]}."""
+def batch_answer(authorization: str, body: bytes) -> tuple[int, bytes]:
+    """POST /api/v1/ingest: the status and JSON body answering this Authorization header and
+    request body."""
     try:
-        token = _device_token(request)
+        token = _device_token(authorization)
         if not token:
             raise IngestError(401, "unauthorized", "send Authorization: Device <token>")
-        body = parse_body(request.body)
-        if not isinstance(body, dict) or "events" not in body:
+        payload = parse_body(body)
+        if not isinstance(payload, dict) or "events" not in payload:
             raise IngestError(400, "bad_batch", 'send {"events": [...]}')
-        results = ingest(token=token, raw_events=body["events"])
+        results = ingest(token=token, raw_events=payload["events"])
     except IngestError as exc:
         return _error(exc)
-    return _json({"results": results}, 202)
+    return 202, orjson.dumps({"results": results})
 
 
 def _thingsboard_events(body, kind: str) -> list[dict]:
@@ -62,22 +62,40 @@ def _thingsboard_events(body, kind: str) -> list[dict]:
     return events
 
 
-def _thingsboard(request, token: str, kind: str):
+# ThingsBoard's device routes, /api/v1/<token>/<route>, and the kind of event each makes.
+THINGSBOARD_KINDS = {"telemetry": "reading", "attributes": "heartbeat"}
+
+
+def thingsboard_answer(token: str, route: str, body: bytes) -> tuple[int, bytes]:
+    """POST /api/v1/<token>/telemetry or /attributes: status and JSON body."""
     try:
-        body = parse_body(request.body)
-        if not isinstance(body, dict | list):
+        payload = parse_body(body)
+        if not isinstance(payload, dict | list):
             raise IngestError(400, "bad_batch", "send an object or a list of objects")
-        results = ingest(token=token, raw_events=_thingsboard_events(body, kind))
+        events = _thingsboard_events(payload, THINGSBOARD_KINDS[route])
+        results = ingest(token=token, raw_events=events)
     except IngestError as exc:
         return _error(exc)
-    return _json({"results": results}, 200)
+    return 200, orjson.dumps({"results": results})
+
+
+def _json(answer: tuple[int, bytes]) -> HttpResponse:
+    status, body = answer
+    return HttpResponse(body, status=status, content_type="application/json")
+
+
+@csrf_exempt
+@require_POST
+def batch(request):
+    """POST /api/v1/ingest with `Authorization: Device <token>` and {"events": [...]}."""
+    return _json(batch_answer(request.headers.get("Authorization", ""), request.body))
 
 
 @csrf_exempt
 @require_POST
 def thingsboard_telemetry(request, token: str):
     """POST /api/v1/<token>/telemetry (ThingsBoard device API)."""
-    return _thingsboard(request, token, "reading")
+    return _json(thingsboard_answer(token, "telemetry", request.body))
 
 
 @csrf_exempt
@@ -85,4 +103,4 @@ def thingsboard_telemetry(request, token: str):
 def thingsboard_attributes(request, token: str):
     """POST /api/v1/<token>/attributes: firmware, battery… kept on the device; counts as a
     heartbeat."""
-    return _thingsboard(request, token, "heartbeat")
+    return _json(thingsboard_answer(token, "attributes", request.body))

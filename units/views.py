@@ -39,23 +39,6 @@ def _redirect_after_write(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
-# Home ----------------------------------------------------------------------------------------
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """The landing page for visitors; for a signed-in person, their organisation's start page
-    (for a unit operator, its units). It lives here, not in accounts, because it reads units."""
-    if not request.user.is_authenticated:
-        return render(request, "accounts/landing.html")
-    membership = request.membership
-    context = {"membership": membership}
-    if membership and membership.organisation.kind == Organisation.Kind.UNIT:
-        context["units"] = selectors.unit_list_for(user=request.user).filter(
-            organisation=membership.organisation
-        )[:50]
-    return render(request, "units/home.html", context)
-
-
 # Units ---------------------------------------------------------------------------------------
 
 

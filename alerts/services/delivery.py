@@ -81,6 +81,24 @@ def notifications_send(*, notification_ids: Iterable[int]) -> int:
     return sent
 
 
+def notifications_dispatch(notification_ids: list[int]) -> None:
+    """Right after the transaction that wrote them: the in-app rows are delivered here and
+    now (no network: the console reads them), the others are queued for a worker, so that a
+    slow mail server never delays the next alarm's processing."""
+    from alerts.tasks import notifications_send as send_task
+
+    in_app = set(
+        Notification.objects.filter(pk__in=notification_ids, channel=Channel.IN_APP).values_list(
+            "pk", flat=True
+        )
+    )
+    if in_app:
+        notifications_send(notification_ids=in_app)
+    others = [pk for pk in notification_ids if pk not in in_app]
+    if others:
+        send_task.delay(others)
+
+
 def notifications_retry_due(*, limit: int = 500) -> int:
     """Send the rows that are due (the partial index `notification_due_idx`): failed ones whose
     backoff has passed, and rows whose sender died holding them. Returns how many went out."""

@@ -281,7 +281,7 @@ def alert_first_step(*, alert: Alert, now: datetime) -> list[int]:
 def escalations_run(*, now: datetime | None = None, limit: int = 500) -> int:
     """Fire the steps that are due, each in its own transaction. Alerts raised by a sweep
     arrive here at step 0 (their policy not yet chosen)."""
-    from alerts.tasks import notifications_send
+    from alerts.services.delivery import notifications_dispatch
 
     now = now or timezone.now()
     due = list(
@@ -307,6 +307,6 @@ def escalations_run(*, now: datetime | None = None, limit: int = 500) -> int:
                 policy=policy, next_step_at=_next_step_at(alert, steps, position + 1)
             )
             if ids:
-                transaction.on_commit(lambda ids=ids: notifications_send.delay(ids))
+                transaction.on_commit(lambda ids=ids: notifications_dispatch(ids))
             fired += 1
     return fired

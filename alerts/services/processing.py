@@ -229,9 +229,9 @@ def _handle(event: dict, device: Device, rules: Rules, now: datetime) -> list[in
 
 def _queue(notification_ids: list[int]) -> None:
     if notification_ids:
-        from alerts.tasks import notifications_send
+        from alerts.services.delivery import notifications_dispatch
 
-        transaction.on_commit(lambda: notifications_send.delay(notification_ids))
+        transaction.on_commit(lambda: notifications_dispatch(notification_ids))
 
 
 def events_process(*, limit: int = BATCH) -> int:
