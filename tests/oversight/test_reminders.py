@@ -172,7 +172,7 @@ def test_after_the_deadline_the_authority_gets_one_report_with_the_csv(
     (report,) = mail.outbox
     assert sent_to(report) == {rita.email, ada.email}
     assert deadline_programme.name in report.subject
-    assert "1 of 2 units covered (50.0 %)" in report.body
+    assert "2 个单元中已覆盖 1 个（50.0 %）" in report.body  # e-mails are written in Chinese
     assert str(deadline_programme.public_id) in report.body  # the programme page's link
     (filename, content, mimetype) = report.attachments[0]
     assert filename.endswith(".csv") and mimetype == "text/csv"
