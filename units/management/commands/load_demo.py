@@ -235,6 +235,7 @@ class Command(BaseCommand):
         call_command("load_marketplace_demo", stdout=self.stdout)  # standards, vendors, solutions
         call_command("load_billing_demo", stdout=self.stdout)  # an estate's paid order
         call_command("load_devices_demo", stdout=self.stdout)  # stock; the estate's order shipped
+        call_command("load_alerts_demo", stdout=self.stdout)  # eight weeks of handled alerts
         call_command("load_oversight_demo", stdout=self.stdout)  # Tianzifang's programme
         self.stdout.write(login_table())
 
