@@ -59,19 +59,8 @@ def alert_get_for(*, user: User, public_id) -> Alert:
 def alert_can_act(*, user: User, alert: Alert) -> bool:
     """Who may acknowledge, dispatch, resolve or write a note: a non-viewer member of the unit's
     organisation or of the park office above it, or of a responder covering the unit.
-    Authorities watch; they do not handle."""
-    unit = alert.unit
-    own = [unit.organisation_id] + ([unit.parent.organisation_id] if unit.parent_id else [])
-    if Membership.objects.filter(
-        user=user, role__in=ACTING_ROLES, organisation_id__in=own
-    ).exists():
-        return True
-    return UnitGroupObjectPermission.objects.filter(
-        content_object_id=alert.unit_id,
-        permission__codename="respond_unit",
-        group__organisation__memberships__user=user,
-        group__organisation__memberships__role__in=ACTING_ROLES,
-    ).exists()
+    Authorities watch; they do not handle. (The rule itself is _may_act_condition.)"""
+    return Alert.objects.filter(_may_act_condition(user=user), pk=alert.pk).exists()
 
 
 # Pages and API ------------------------------------------------------------------------------

@@ -160,10 +160,11 @@ def alert_open(
     return alert, created
 
 
-def _resolve_cleared(alert: Alert, *, now: datetime, note: str) -> None:
+def _resolve_by_system(alert: Alert, *, outcome: str, now: datetime, note: str) -> None:
+    """Resolved by SafeUnit itself: a cleared condition, or a test press recorded."""
     changed = Alert.objects.filter(pk=alert.pk, status__in=Alert.UNRESOLVED).update(
         status=Alert.Status.RESOLVED,
-        outcome=Alert.Outcome.CLEARED,
+        outcome=outcome,
         resolved_at=now,
         next_step_at=None,
     )
@@ -198,7 +199,12 @@ def _handle(event: dict, device: Device, rules: Rules, now: datetime) -> list[in
             device=device, kind=Kind.FAULT, status__in=Alert.UNRESOLVED
         ).first()
         if open_fault:
-            _resolve_cleared(open_fault, now=now, note=_("The device reports the fault cleared."))
+            _resolve_by_system(
+                open_fault,
+                outcome=Alert.Outcome.CLEARED,
+                now=now,
+                note=_("The device reports the fault cleared."),
+            )
         return []
     verdict = rules.verdict(device, event["type"], str(values.get("cause") or ""))
     alert, created = alert_open(
@@ -213,19 +219,8 @@ def _handle(event: dict, device: Device, rules: Rules, now: datetime) -> list[in
     notification_ids = escalation.alert_first_step(alert=alert, now=now)
     if verdict.kind == Kind.TEST:
         # A test press is acknowledged by being recorded; the unit sees it arrived.
-        Alert.objects.filter(pk=alert.pk).update(
-            status=Alert.Status.RESOLVED,
-            outcome=Alert.Outcome.TEST,
-            resolved_at=now,
-            next_step_at=None,
-        )
-        AlertEntry.objects.create(
-            alert=alert,
-            at=now,
-            action=AlertEntry.Action.RESOLVED,
-            from_status=Alert.Status.OPEN,
-            to_status=Alert.Status.RESOLVED,
-            note=_("Test event received."),
+        _resolve_by_system(
+            alert, outcome=Alert.Outcome.TEST, now=now, note=_("Test event received.")
         )
     return notification_ids
 

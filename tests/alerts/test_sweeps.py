@@ -2,6 +2,7 @@
 reports again; low battery; two concurrent sweeps never double-alert."""
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -66,9 +67,7 @@ def test_two_concurrent_sweeps_make_one_offline_alert_per_device(scene):
     devices = [scene["device"]]
     for n in range(2, 40):
         device = Device.objects.get(pk=scene["device"].pk)
-        device.pk, device.public_id, device.serial, device.token_hash = None, None, f"SA-{n}", None
-        import uuid
-
+        device.pk, device.serial, device.token_hash = None, f"SA-{n}", None
         device.public_id = uuid.uuid4()
         device.save()
         devices.append(device)

@@ -10,8 +10,8 @@ office or the merchant, for some dispatched, and resolved 5 to 40 minutes after 
 raised, with a note. All are resolved: the consoles start empty for the live simulated alarm.
 
 They are history, so they are written with the ORM in bulk, not through the processor (which
-would stamp them now and send the messages again). The daily roll-ups are refreshed
-afterwards, so the dashboards count them at once.
+would stamp them now and send the messages again). The oversight demo, which load_demo runs
+next, refreshes the dashboards' roll-ups (alerts never imports oversight, the layer above).
 
 Idempotent: the alerts have fixed public ids; when any of them is there (one query), nothing
 else is done. A device that is missing is skipped, with its alerts.
@@ -45,7 +45,6 @@ from alerts.services import escalation
 from devices.management.commands.load_devices_demo import COFFEE_SHOP
 from devices.models import Device
 from marketplace.models import Scenario
-from oversight import rollups
 from units.management.commands.load_demo import LOGINS
 from units.models import Unit
 
@@ -155,7 +154,6 @@ class Command(BaseCommand):
             return
         with transaction.atomic():
             written = History(devices=devices, people=people).write(ids)
-        rollups.rollups_refresh_nightly()  # the dashboards count them at once
         self.stdout.write(
             _(
                 "Demo alert history added: %(alerts)s resolved alerts over the last %(weeks)s "
