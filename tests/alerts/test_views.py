@@ -438,7 +438,8 @@ def test_the_history_filters_and_shows_false_alarm_rates_per_device(scene, clien
         str(open_alert.public_id)
     ]
     assert len(rows_in_history(client.get(url, {"outcome": "false_alarm"}).content.decode())) == 2
-    since = (now - timedelta(days=2)).date().isoformat()
+    # The filter reads a Shanghai date: a UTC date is a day off between 16:00 and 24:00 UTC.
+    since = timezone.localdate(now - timedelta(days=2)).isoformat()
     recent = client.get(url, {"since": since}, HTTP_HX_REQUEST="true").content.decode()
     assert recent.lstrip().startswith('<section id="results">')
     assert len(rows_in_history(recent)) == 3  # today's gas, yesterday's and the day before's
