@@ -34,7 +34,7 @@ from alerts.models import (
     Target,
     WebhookEndpoint,
 )
-from units.models import DutyShift, Region, Responder, Unit
+from units.models import DutyShift, Region, Responder
 
 RECEIVING_ROLES = (Membership.Role.OWNER, Membership.Role.MANAGER, Membership.Role.STAFF)
 UNIT_SIDE = {Target.UNIT, Target.UNIT_BACKUP, Target.PARENT_UNIT}
@@ -95,9 +95,11 @@ class Recipient:
     responder_id: int | None = None
 
 
-def _users_of(organisation_ids, alert: Alert) -> list[Recipient]:
-    """Members who receive alerts: in the app always; e-mail and SMS unless they turned them
-    off or muted the kind — which life-safety alerts ignore."""
+def _users_of(organisation_ids, alert: Alert) -> dict[int, list[Recipient]]:
+    """Per organisation, its members who receive alerts: in the app always; e-mail and SMS
+    unless they turned them off or muted the kind — which life-safety alerts ignore."""
+    if not organisation_ids:
+        return {}
     members = (
         Membership.objects.filter(organisation_id__in=organisation_ids, role__in=RECEIVING_ROLES)
         .select_related("user")
@@ -107,11 +109,12 @@ def _users_of(organisation_ids, alert: Alert) -> list[Recipient]:
         (p.user_id, p.organisation_id): p
         for p in NotificationPreference.objects.filter(organisation_id__in=organisation_ids)
     }
-    recipients = []
+    found: dict[int, list[Recipient]] = {}
     for membership in members:
         user = membership.user
         if not user.is_active:
             continue
+        recipients = found.setdefault(membership.organisation_id, [])
         name = user.full_name or user.email
         recipients.append(Recipient(Channel.IN_APP, f"user:{user.pk}", name, user_id=user.pk))
         preference = preferences.get((user.pk, membership.organisation_id))
@@ -126,60 +129,63 @@ def _users_of(organisation_ids, alert: Alert) -> list[Recipient]:
             recipients.append(Recipient(Channel.EMAIL, user.email, name, user_id=user.pk))
         if user.phone and (alert.life_safety or preference is None or preference.sms):
             recipients.append(Recipient(Channel.SMS, user.phone, name, user_id=user.pk))
-    return recipients
+    return found
 
 
-def _contacts(unit: Unit, *, first: bool) -> list[Recipient]:
-    contacts = list(unit.contacts.order_by("position"))
-    chosen = contacts[:1] if first else contacts[1:]
+def _contact_recipients(contacts) -> list[Recipient]:
     recipients = []
-    for contact in chosen:
+    for contact in contacts:
         recipients.append(Recipient(Channel.SMS, contact.phone, contact.name))
         if contact.email:
             recipients.append(Recipient(Channel.EMAIL, contact.email, contact.name))
     return recipients
 
 
-def _responders(alert: Alert, *, kind: str, levels: set[str]) -> list[Recipient]:
-    """Responders of `kind` covering a region on the unit's path at one of `levels`: their duty
-    desk by SMS (the contact on the current roster, else the desk phone) and their members in
-    the app."""
-    codes = alert.unit.region.ancestor_codes
-    region_levels = dict(Region.objects.filter(code__in=codes).values_list("code", "level"))
-    covering = [code for code in codes if region_levels.get(code) in levels]
-    responders = list(
-        Responder.objects.filter(kind=kind, regions__code__in=covering).distinct().order_by("pk")
+@dataclass(frozen=True)
+class _Desk:
+    """A responder covering the unit, with the level of the region it covers it from."""
+
+    responder_id: int
+    organisation_id: int
+    name: str
+    phone: str
+    kind: str
+    level: str
+
+
+def _desks(alert: Alert, kinds: set[str]) -> list[_Desk]:
+    """The responders of `kinds` covering any region on the unit's path, in one query."""
+    if not kinds:
+        return []
+    rows = (
+        Responder.objects.filter(kind__in=kinds, regions__code__in=alert.unit.region.ancestor_codes)
+        .order_by("pk")
+        .values_list("pk", "organisation_id", "name", "phone", "kind", "regions__level")
     )
-    if not responders:
+    return [_Desk(*row) for row in rows]
+
+
+def _desk_phones(desks: list[_Desk]) -> list[Recipient]:
+    """Each desk by SMS: the contact on the current roster, else the desk phone."""
+    if not desks:
         return []
     now = timezone.now()
     on_duty = {
         shift.responder_id: shift
         for shift in DutyShift.objects.filter(
-            responder__in=responders, starts_at__lte=now, ends_at__gt=now
+            responder_id__in=[desk.responder_id for desk in desks],
+            starts_at__lte=now,
+            ends_at__gt=now,
         ).order_by("starts_at")
     }
     recipients = []
-    for responder in responders:
-        shift = on_duty.get(responder.pk)
+    for desk in desks:
+        shift = on_duty.get(desk.responder_id)
         if shift is not None:
-            recipients.append(
-                Recipient(
-                    Channel.SMS,
-                    shift.contact_phone,
-                    f"{responder.name} · {shift.contact_name}",
-                    responder_id=responder.pk,
-                )
-            )
+            name, phone = f"{desk.name} · {shift.contact_name}", shift.contact_phone
         else:
-            recipients.append(
-                Recipient(Channel.SMS, responder.phone, responder.name, responder_id=responder.pk)
-            )
-        recipients += [
-            Recipient(r.channel, r.address, r.name, user_id=r.user_id, responder_id=responder.pk)
-            for r in _users_of([responder.organisation_id], alert)
-            if r.channel == Channel.IN_APP
-        ]
+            name, phone = desk.name, desk.phone
+        recipients.append(Recipient(Channel.SMS, phone, name, responder_id=desk.responder_id))
     return recipients
 
 
@@ -187,27 +193,71 @@ LOCAL_LEVELS = {Region.Level.SUBDISTRICT, Region.Level.GRID}
 ALL_LEVELS = {Region.Level.CITY, Region.Level.DISTRICT, *LOCAL_LEVELS}
 
 
+def _responder_targets(alert: Alert, targets: list[str]) -> dict[str, tuple[str, set[str]]]:
+    """Each responder target of the step → (the responder kind it names, the region levels
+    it covers the unit from)."""
+    wanted = {}
+    for target in targets:
+        if target == Target.RESPONDER and alert.kind in RESPONDER_FOR_KIND:
+            wanted[target] = (RESPONDER_FOR_KIND[alert.kind], ALL_LEVELS)
+        elif target == Target.OPERATIONS_CENTRE:
+            wanted[target] = (Responder.Kind.OPERATIONS_CENTRE, LOCAL_LEVELS)
+        elif target == Target.DISTRICT:
+            wanted[target] = (Responder.Kind.OPERATIONS_CENTRE, {Region.Level.DISTRICT})
+    return wanted
+
+
 def recipients_for(alert: Alert, targets: list[str]) -> list[Recipient]:
-    """The recipients a step's targets name for this alert, each (channel, address) once."""
+    """The recipients a step's targets name for this alert, each (channel, address) once.
+    A fixed number of queries whatever the targets and however many responders cover the
+    unit: responders, rosters, members and preferences are each read once."""
     unit = alert.unit
     if alert.severity == Severity.MINOR:
         targets = [target for target in targets if target in UNIT_SIDE]
+    wanted = _responder_targets(alert, targets)
+    desks = _desks(alert, {kind for kind, _levels in wanted.values()})
+    desks_by_target = {}
+    for target, (kind, levels) in wanted.items():
+        chosen = {d.responder_id: d for d in desks if d.kind == kind and d.level in levels}
+        desks_by_target[target] = list(chosen.values())
+    phones = {
+        r.responder_id: r for r in _desk_phones([d for ds in desks_by_target.values() for d in ds])
+    }
+
+    organisations = {desk.organisation_id for ds in desks_by_target.values() for desk in ds}
+    if Target.UNIT in targets:
+        organisations.add(unit.organisation_id)
+    if Target.PARENT_UNIT in targets and unit.parent_id:
+        organisations.add(unit.parent.organisation_id)
+    members = _users_of(organisations, alert)
+    contacts = (
+        list(unit.contacts.order_by("position"))
+        if {Target.UNIT, Target.UNIT_BACKUP} & set(targets)
+        else []
+    )
+
     found: list[Recipient] = []
     for target in targets:
         if target == Target.UNIT:
-            found += _users_of([unit.organisation_id], alert) + _contacts(unit, first=True)
+            found += members.get(unit.organisation_id, []) + _contact_recipients(contacts[:1])
         elif target == Target.UNIT_BACKUP:
-            found += _contacts(unit, first=False)
+            found += _contact_recipients(contacts[1:])
         elif target == Target.PARENT_UNIT and unit.parent_id:
-            found += _users_of([unit.parent.organisation_id], alert)
-        elif target == Target.RESPONDER and alert.kind in RESPONDER_FOR_KIND:
-            found += _responders(alert, kind=RESPONDER_FOR_KIND[alert.kind], levels=ALL_LEVELS)
-        elif target == Target.OPERATIONS_CENTRE:
-            found += _responders(alert, kind=Responder.Kind.OPERATIONS_CENTRE, levels=LOCAL_LEVELS)
-        elif target == Target.DISTRICT:
-            found += _responders(
-                alert, kind=Responder.Kind.OPERATIONS_CENTRE, levels={Region.Level.DISTRICT}
-            )
+            found += members.get(unit.parent.organisation_id, [])
+        elif target in desks_by_target:
+            for desk in desks_by_target[target]:
+                found.append(phones[desk.responder_id])
+                found += [  # the responder's members see it in their console
+                    Recipient(
+                        r.channel,
+                        r.address,
+                        r.name,
+                        user_id=r.user_id,
+                        responder_id=desk.responder_id,
+                    )
+                    for r in members.get(desk.organisation_id, [])
+                    if r.channel == Channel.IN_APP
+                ]
         elif target == Target.CITY_PLATFORM:
             found += [
                 Recipient(Channel.WEBHOOK, endpoint.url, endpoint.name)

@@ -1,11 +1,19 @@
 """A device's alarm through ingest to an alert and its first notifications (issue 6 §2–3)."""
 
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from alerts.models import Alert, AlertEntry, Channel, Kind, Notification, Severity
 from alerts.services.processing import events_process
 from devices.models import DeviceEvent
+from tests import factories
+from tests.alerts.conftest import _responder
+from units.models import DutyShift, Responder
 
 
 def _send(client, token, *events):
@@ -143,3 +151,40 @@ def test_muted_preferences_never_silence_life_safety(client, scene):
     assert (Channel.SMS, "13800000009") not in tamper
     assert (Channel.EMAIL, "alice@example.cn") not in tamper
     assert (Channel.IN_APP, f"user:{scene['alice'].pk}") in tamper  # the app still lists it
+
+
+@pytest.mark.django_db
+def test_routing_a_new_alert_costs_the_same_queries_however_many_responders_cover_it(
+    client, scene, regions
+):
+    def routed_queries(event_id):
+        _send(client, scene["token"], _smoke(event_id))
+        with CaptureQueriesContext(connection) as queries:
+            assert events_process() == 1
+        Alert.objects.update(  # so that the next smoke opens a new alert
+            status=Alert.Status.RESOLVED, outcome=Alert.Outcome.TEST, resolved_at=timezone.now()
+        )
+        return len(queries)
+
+    before = routed_queries("e-1")
+    for number in range(3):  # three more fire stations with members, two with a roster
+        owner = factories.UserFactory(email=f"station{number}@example.cn")
+        station = _responder(
+            owner,
+            name=f"消防站{number}",
+            kind=Responder.Kind.FIRE_STATION,
+            regions=[regions["district"]],
+            phone=f"021-6100000{number}",
+        )
+        if number:
+            DutyShift.objects.create(
+                responder=station,
+                starts_at=timezone.now() - timedelta(hours=1),
+                ends_at=timezone.now() + timedelta(hours=1),
+                contact_name="值班员",
+                contact_phone=f"1370000000{number}",
+            )
+
+    assert routed_queries("e-2") == before
+    told = _told(Alert.objects.latest("raised_at"))
+    assert {("sms", "021-61000000"), ("sms", "13700000001"), ("sms", "13700000002")} <= told
