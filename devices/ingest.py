@@ -10,9 +10,9 @@ out only after the statement has committed; the alerts consumer is woken afterwa
 the rows by its own sweep if that wake-up is lost.
 """
 
-import contextlib
 import hashlib
 import itertools
+import logging
 import math
 import threading
 import time
@@ -26,6 +26,8 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from devices import telemetry
+
+logger = logging.getLogger(__name__)
 
 EVENT_TYPES = {"heartbeat", "reading", "alarm", "fault", "tamper", "test", "battery"}
 OUTBOX_TYPES = {"alarm", "fault", "tamper", "test", "battery"}
@@ -488,11 +490,23 @@ def ingest(*, token: str, raw_events, now: datetime | None = None) -> list[dict]
     return results
 
 
+# After a wake-up fails, the broker is left alone for this long: a dead broker must not make
+# every alarm-bearing request wait on a connection attempt. The consumer's beat pass picks the
+# rows up once the broker is back, so a skipped wake-up costs seconds, not events.
+WAKE_PAUSE_S = 5.0
+# One quick retry covers a pooled connection the broker closed; not the default's three.
+_WAKE_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0, "interval_max": 0}
+_wake_paused_until = 0.0
+
+
 def _wake(task: str, *args) -> None:
-    if not task:
+    global _wake_paused_until
+    if not task or time.monotonic() < _wake_paused_until:
         return
     from celery import current_app
 
-    # If the broker is down, the consumer's own sweep finds the rows a little later.
-    with contextlib.suppress(Exception):
-        current_app.send_task(task, args=args)
+    try:
+        current_app.send_task(task, args=args, retry_policy=_WAKE_RETRY)
+    except Exception:
+        _wake_paused_until = time.monotonic() + WAKE_PAUSE_S
+        logger.warning("broker unreachable: wake-ups paused for %s s", WAKE_PAUSE_S, exc_info=True)

@@ -1,15 +1,18 @@
 """With a real Celery worker on the configured broker (issue 6 tests): an alarm reaches its
-people through ingest → wake-up → processor → sender, and a lost wake-up (the broker was down
-when ingest tried to send it) only delays the alarm until the processor's beat pass."""
+people through ingest → wake-up → processor → sender, and with the broker down ingest still
+stores every event and answers at once; the alarm waits only for the processor's beat pass."""
 
+import logging
 import time
 
 import pytest
+from celery import Celery
 from django.utils import timezone
 
 from alerts.models import Alert, Notification
 from alerts.tasks import events_process
 from config.celery import app as celery_app
+from devices import ingest
 from devices.models import DeviceEvent
 from tests.alerts.test_processing import _send, _smoke
 
@@ -36,18 +39,33 @@ def test_an_alarm_reaches_the_fire_station_through_the_worker(client, scene, cel
     assert _wait_for(lambda: Notification.objects.get(pk=fred_in_app.pk).status == "sent")
 
 
-def test_a_lost_wake_up_only_delays_the_alarm_until_the_beat_pass(
-    client, scene, celery_worker, settings
+def test_with_the_broker_down_ingest_still_stores_and_the_beat_pass_catches_up(
+    client, scene, celery_worker, caplog, monkeypatch
 ):
     # Wake-ups that earlier tests left on the broker would process the event at once.
     celery_app.control.purge()
     time.sleep(0.5)  # the one the worker may hold runs on an empty outbox
-    settings.DEVICE_EVENTS_WAKE_TASK = ""  # as if the broker had refused the wake-up
-    _send(client, scene["token"], _smoke())
+    monkeypatch.setattr(ingest, "_wake_paused_until", 0.0)  # and is put back afterwards
+    # Ingest publishes through the current app: one whose broker refuses connections (set as
+    # the write URL, which CELERY_BROKER_URL in the environment does not override).
+    broker_down = Celery("broker-down", set_as_current=False)
+    broker_down.conf.broker_write_url = "redis://127.0.0.1:1/0"
+    broker_down.set_current()
+    try:
+        with caplog.at_level(logging.WARNING, logger="devices.ingest"):
+            _send(client, scene["token"], _smoke("e-1"))  # 202 although the wake-up failed
+            _send(client, scene["token"], _smoke("e-2"))  # within the pause: not even tried
+    finally:
+        celery_app.set_current()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"broker unreachable: wake-ups paused for {ingest.WAKE_PAUSE_S} s"
+    ]
     time.sleep(1)
     assert not Alert.objects.exists()
-    assert DeviceEvent.objects.get().processed_at is None  # committed, waiting in the outbox
+    # Committed, waiting in the outbox.
+    assert DeviceEvent.objects.filter(processed_at__isnull=True).count() == 2
 
-    events_process.delay()  # what beat sends every few seconds
+    events_process.delay()  # what beat sends every few seconds, once the broker is back
     assert _wait_for(lambda: Alert.objects.filter(first_notified_at__isnull=False).exists())
-    assert DeviceEvent.objects.get().processed_at is not None
+    assert not DeviceEvent.objects.filter(processed_at__isnull=True).exists()
+    assert Alert.objects.get().event_count == 2
