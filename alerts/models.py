@@ -134,6 +134,7 @@ class EscalationPolicy(models.Model):
         blank=True,
         related_name="escalation_policies",
         verbose_name=_("authority"),
+        db_index=False,
     )
     scenario = models.ForeignKey(
         Scenario,
@@ -179,7 +180,9 @@ class Target(models.TextChoices):
 
 
 class EscalationStep(models.Model):
-    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    policy = models.ForeignKey(
+        EscalationPolicy, on_delete=models.CASCADE, related_name="steps", db_index=False
+    )
     position = models.PositiveSmallIntegerField(_("step"))
     delay_s = models.PositiveIntegerField(
         _("after (seconds) unacknowledged"),
@@ -222,8 +225,10 @@ class Alert(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     device = models.ForeignKey(Device, on_delete=models.PROTECT, related_name="alerts")
     # Denormalised from the device when raised: tenancy and the consoles filter on them.
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="alerts")
-    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="alerts")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="alerts", db_index=False)
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="alerts", db_index=False
+    )
     scenario = models.ForeignKey(
         Scenario, on_delete=models.PROTECT, null=True, blank=True, related_name="alerts"
     )
@@ -324,7 +329,9 @@ class AlertEntry(models.Model):
         LINK = "link", _("Link in a message")
         API = "api", _("API")
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="entries")
+    alert = models.ForeignKey(
+        Alert, on_delete=models.CASCADE, related_name="entries", db_index=False
+    )
     at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=12, choices=Action.choices)
     by = models.ForeignKey(
@@ -363,7 +370,9 @@ class Notification(models.Model):
         FAILED = "failed", _("Failed, will retry")
         DEAD = "dead", _("Given up")
 
-    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
+    alert = models.ForeignKey(
+        Alert, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     step = models.PositiveSmallIntegerField()
     channel = models.CharField(max_length=8, choices=Channel.choices)
     # Who: a user (in-app, e-mail, SMS to their phone), or a contact, responder duty desk or
@@ -436,7 +445,10 @@ class NotificationPreference(models.Model):
     """A member's channels for alerts that are not life-safety (those cannot be muted)."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preferences"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="alert_preferences",
+        db_index=False,
     )
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     email = models.BooleanField(_("e-mail"), default=True)
@@ -484,7 +496,7 @@ class ThresholdBreach(models.Model):
     """A reading past a threshold rule, since when; the rule fires once it has lasted
     `for_seconds`, and the row goes when the reading comes back."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="+", db_index=False)
     rule = models.ForeignKey(AlarmRule, on_delete=models.CASCADE, related_name="+")
     since = models.DateTimeField()
     fired = models.BooleanField(default=False)

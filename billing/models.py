@@ -54,8 +54,10 @@ class Order(models.Model):
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     number = models.CharField(_("order number"), max_length=20, unique=True)
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="orders")
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="orders")
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="orders", db_index=False)
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     revision = models.ForeignKey(SolutionRevision, on_delete=models.PROTECT, related_name="+")
     mode = models.CharField(_("purchase or lease"), max_length=8, choices=AcquisitionMode.choices)
     status = models.CharField(
@@ -295,7 +297,9 @@ class Invoice(models.Model):
         UNCOLLECTIBLE = "uncollectible", _("Uncollectible")
 
     stripe_invoice = models.CharField(max_length=64, unique=True)
-    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="invoices")
+    unit = models.ForeignKey(
+        Unit, on_delete=models.PROTECT, related_name="invoices", db_index=False
+    )
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="+")
     lease = models.ForeignKey(
         Lease, on_delete=models.PROTECT, null=True, blank=True, related_name="invoices"
@@ -420,7 +424,9 @@ class LedgerEntry(models.Model):
         COMMISSION = "commission", _("Platform commission")
         REFUND_REVERSAL = "refund_reversal", _("Refund reversal")
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="ledger")
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="ledger", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     amount = _money(_("amount (fen)"))
     currency = models.CharField(max_length=3, default="CNY")

@@ -37,7 +37,11 @@ class Device(models.Model):
     REPORTING = {State.ACTIVE, State.OFFLINE, State.FAULTY, State.MAINTENANCE}
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="devices")
+    # Every heartbeat rewrites the row and so each of its indexes: the foreign keys to vendor
+    # and unit lead composite indexes below instead of having their own.
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="devices", db_index=False
+    )
     device_model = models.ForeignKey(DeviceModel, on_delete=models.PROTECT, related_name="devices")
     serial = models.CharField(_("serial number"), max_length=64)
     claim_code = models.CharField(_("claim code"), max_length=16)
@@ -45,7 +49,12 @@ class Device(models.Model):
         _("state"), max_length=12, choices=State.choices, default=State.IN_STOCK
     )
     unit = models.ForeignKey(
-        Unit, on_delete=models.PROTECT, null=True, blank=True, related_name="devices"
+        Unit,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="devices",
+        db_index=False,
     )
     order_line = models.ForeignKey(
         OrderLine, on_delete=models.PROTECT, null=True, blank=True, related_name="devices"
@@ -61,8 +70,9 @@ class Device(models.Model):
     next_heartbeat_due_at = models.DateTimeField(null=True, blank=True)
     battery_pct = models.PositiveSmallIntegerField(_("battery (%)"), null=True, blank=True)
     signal_dbm = models.SmallIntegerField(_("signal (dBm)"), null=True, blank=True)
-    # Credentials: sha256 of the token; the token itself is shown once.
-    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # Credentials: sha256 of the token; the token itself is shown once. Unique through a
+    # constraint, which (unlike unique=True) adds no LIKE index no query would use.
+    token_hash = models.CharField(max_length=64, null=True, blank=True)
     token_prefix = models.CharField(max_length=12, blank=True)
     claim_failures = models.PositiveSmallIntegerField(default=0)
     claim_locked_until = models.DateTimeField(null=True, blank=True)
@@ -74,6 +84,7 @@ class Device(models.Model):
         ordering = ["serial"]
         constraints = [
             models.UniqueConstraint(fields=["vendor", "serial"], name="device_serial_per_vendor"),
+            models.UniqueConstraint(fields=["token_hash"], name="device_token_once"),
         ]
         indexes = [
             # The offline sweep reads only devices that report and are due (healthchecks).
@@ -103,7 +114,9 @@ class Device(models.Model):
 
 
 class DeviceTransition(models.Model):
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="transitions")
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="transitions", db_index=False
+    )
     from_state = models.CharField(max_length=12, choices=Device.State.choices, blank=True)
     to_state = models.CharField(max_length=12, choices=Device.State.choices)
     by = models.ForeignKey(
@@ -189,7 +202,10 @@ class DeviceEvent(models.Model):
         BATTERY = "battery", _("Battery")
         TEST = "test", _("Test")
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="events")
+    # Led by device_event_once's (device, event_id): no index of its own.
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     event_id = models.CharField(max_length=64)
     type = models.CharField(max_length=8, choices=Type.choices)
     ts = models.DateTimeField()
@@ -252,7 +268,9 @@ class InventoryImport(models.Model):
     ERRORS_KEPT = 1000
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="inventory_imports")
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="inventory_imports", db_index=False
+    )
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -70,7 +70,9 @@ class ReferenceStandard(models.Model):
         PUBLISHED = "published", _("Published")
         RETIRED = "retired", _("Retired")
 
-    scenario = models.ForeignKey(Scenario, on_delete=models.PROTECT, related_name="standards")
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.PROTECT, related_name="standards", db_index=False
+    )
     version = models.PositiveSmallIntegerField(_("version"))
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
@@ -117,7 +119,9 @@ class ReferenceStandard(models.Model):
 class TierBand(models.Model):
     """The purchase-price band of a tier: the floor covers cost, the ceiling protects buyers."""
 
-    standard = models.ForeignKey(ReferenceStandard, on_delete=models.CASCADE, related_name="bands")
+    standard = models.ForeignKey(
+        ReferenceStandard, on_delete=models.CASCADE, related_name="bands", db_index=False
+    )
     tier = models.CharField(_("tier"), max_length=8, choices=Tier.choices)
     price_min = _money(_("price floor per device (fen)"))
     price_max = _money(_("price ceiling per device (fen)"))
@@ -143,7 +147,7 @@ class Requirement(models.Model):
         DOCUMENTATION = "documentation", _("Documentation")
 
     standard = models.ForeignKey(
-        ReferenceStandard, on_delete=models.CASCADE, related_name="requirements"
+        ReferenceStandard, on_delete=models.CASCADE, related_name="requirements", db_index=False
     )
     code = models.CharField(_("code"), max_length=16)
     text = models.TextField(_("text"))
@@ -234,7 +238,9 @@ class DeviceModel(models.Model):
         MQTT = "mqtt", _("MQTT")
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="device_models")
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="device_models", db_index=False
+    )
     name = models.CharField(_("name"), max_length=200)
     model_number = models.CharField(_("model number"), max_length=64)
     category = models.CharField(_("category"), max_length=32, choices=Category.choices)
@@ -305,7 +311,9 @@ class SolutionRevision(models.Model):
 
     EDITABLE = {Status.DRAFT, Status.CHANGES_REQUESTED}
 
-    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="revisions")
+    solution = models.ForeignKey(
+        Solution, on_delete=models.CASCADE, related_name="revisions", db_index=False
+    )
     number = models.PositiveSmallIntegerField(_("revision"))
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
@@ -494,7 +502,9 @@ class RequirementVerdict(models.Model):
         NOT_MET = "not_met", _("Not met")
         NOT_APPLICABLE = "na", _("Not applicable")
 
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="verdicts")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="verdicts", db_index=False
+    )
     requirement = models.ForeignKey(Requirement, on_delete=models.PROTECT, related_name="+")
     verdict = models.CharField(_("verdict"), max_length=8, choices=Verdict.choices)
     note = models.TextField(_("note"), blank=True)

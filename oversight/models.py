@@ -62,7 +62,7 @@ class ProgrammeNotice(models.Model):
         OVERDUE_REPORT = "overdue_report", _("Report of uncovered units after the deadline")
 
     programme = models.ForeignKey(
-        CoverageProgramme, on_delete=models.CASCADE, related_name="notices"
+        CoverageProgramme, on_delete=models.CASCADE, related_name="notices", db_index=False
     )
     unit = models.ForeignKey(
         Unit, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -86,8 +86,12 @@ class ProgrammeNotice(models.Model):
 class UnitCoverage(models.Model):
     """Whether a unit covers a scenario that applies to its kind, as of the last refresh."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="coverage")
-    scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="+")
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="coverage", db_index=False
+    )
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     covered = models.BooleanField(default=False)
     # The solution that covers it (the lowest id when several do); empty when uncovered.
     solution = models.ForeignKey(
@@ -110,7 +114,7 @@ class RegionCoverage(models.Model):
     """Units and covered units per region (every level: a district's row sums its whole
     subtree), scenario and unit kind."""
 
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
     scenario = models.ForeignKey(Scenario, on_delete=models.CASCADE, related_name="+")
     unit_kind = models.CharField(max_length=16, choices=Unit.Kind.choices)
     units = models.PositiveIntegerField(default=0)
@@ -138,7 +142,7 @@ class AlertDailyRollup(models.Model):
     (oversight.rollups explains the buckets). Summing histograms over days gives percentiles
     over any period without reading the alerts themselves."""
 
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     scenario = models.ForeignKey(
         Scenario, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
@@ -171,7 +175,7 @@ class AlertSolutionRollup(models.Model):
     the device that raised them (no solution: a device not bought through an order), with how
     many are resolved and how many of those were false alarms."""
 
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
     day = models.DateField()
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="+")
     solution = models.ForeignKey(
@@ -200,7 +204,7 @@ class AlertWindowRollup(models.Model):
     window (first_day..last_day, written nightly), so that a dashboard sums one row per
     scenario plus the few recent days instead of ninety days of histograms."""
 
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+")
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
     scenario = models.ForeignKey(
         Scenario, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )

@@ -171,7 +171,9 @@ class UnitGroupObjectPermission(GroupObjectPermissionBase):
 class EmergencyContact(models.Model):
     """Called in `position` order when the unit's alarms need a person."""
 
-    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="contacts")
+    unit = models.ForeignKey(
+        Unit, on_delete=models.CASCADE, related_name="contacts", db_index=False
+    )
     position = models.PositiveSmallIntegerField(_("order"))
     name = models.CharField(_("name"), max_length=100)
     relation = models.CharField(
@@ -256,7 +258,9 @@ class Responder(models.Model):
 class DutyShift(models.Model):
     """A stretch of time in a responder's roster, with who answers during it."""
 
-    responder = models.ForeignKey(Responder, on_delete=models.CASCADE, related_name="shifts")
+    responder = models.ForeignKey(
+        Responder, on_delete=models.CASCADE, related_name="shifts", db_index=False
+    )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
     contact_name = models.CharField(_("on-duty contact"), max_length=100)
