@@ -70,9 +70,10 @@ class Device(models.Model):
     next_heartbeat_due_at = models.DateTimeField(null=True, blank=True)
     battery_pct = models.PositiveSmallIntegerField(_("battery (%)"), null=True, blank=True)
     signal_dbm = models.SmallIntegerField(_("signal (dBm)"), null=True, blank=True)
-    # Credentials: sha256 of the token; the token itself is shown once. Unique through a
-    # constraint, which (unlike unique=True) adds no LIKE index no query would use.
-    token_hash = models.CharField(max_length=64, null=True, blank=True)
+    # Credentials: sha256 of the token; the token itself is shown once. NULL while there is
+    # none (many rows; "" would collide). Unique through a constraint, which (unlike
+    # unique=True) adds no LIKE index no query would use.
+    token_hash = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     token_prefix = models.CharField(max_length=12, blank=True)
     claim_failures = models.PositiveSmallIntegerField(default=0)
     claim_locked_until = models.DateTimeField(null=True, blank=True)
