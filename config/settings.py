@@ -294,7 +294,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "SafeUnit API",
-    "DESCRIPTION": "Units, organisations, responders; later marketplace, billing, devices, alerts.",
+    "DESCRIPTION": (
+        "SafeUnit's REST API: organisations, members and API tokens; units, contacts and"
+        " responders; the marketplace (catalogue, standards, reviews, certificates, vendors'"
+        " device models and solutions); orders, payments, leases, invoices, monitoring and"
+        " settlements; devices and their telemetry; alerts, escalation policies and the duty"
+        " console; oversight programmes and regions. People authenticate with a personal API"
+        " token; devices post to the ingest endpoints (tag `ingest`) with their own token."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -328,7 +335,17 @@ SPECTACULAR_SETTINGS = {
         "AlertOutcomeEnum": "alerts.models.Alert.Outcome",
         "ResolveOutcomeEnum": "alerts.serializers.PERSON_OUTCOME_CHOICES",
         "NotificationStatusEnum": "alerts.models.Notification.Status",
+        "IngestEventTypeEnum": "devices.openapi.EVENT_TYPE_CHOICES",
+        "IngestResultEnum": "devices.openapi.RESULT_CHOICES",
+        "IngestEventErrorEnum": "devices.openapi.EVENT_ERROR_CHOICES",
+        "IngestErrorEnum": "devices.openapi.REQUEST_ERROR_CHOICES",
     },
+    # The ingest endpoints are plain Django views: devices.openapi adds their contract, before
+    # drf-spectacular's own hook, which gives every choice set one named enum.
+    "POSTPROCESSING_HOOKS": [
+        "devices.openapi.ingest_paths",
+        "drf_spectacular.hooks.postprocess_schema_enums",
+    ],
 }
 
 LOGGING = {
