@@ -65,7 +65,7 @@ class UserAdmin(BaseUserAdmin):
     # Groups mirror memberships (see OrganisationAdmin), so they are not edited here.
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        (_("Personal info"), {"fields": ("full_name", "phone")}),
+        (_("Personal info"), {"fields": ("full_name", "phone", "language")}),
         (
             _("Permissions"),
             {"fields": ("is_active", "is_staff", "is_superuser", "user_permissions")},
@@ -88,8 +88,16 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
-    list_display = ("email", "full_name", "phone", "is_staff", "is_active", "date_joined")
-    list_filter = ("is_staff", "is_superuser", "is_active")
+    list_display = (
+        "email",
+        "full_name",
+        "phone",
+        "language",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    )
+    list_filter = ("is_staff", "is_superuser", "is_active", "language")
     search_fields = ("email", "full_name", "phone")
     ordering = ("email",)
     filter_horizontal = ("user_permissions",)

@@ -1,9 +1,11 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Organisation
+from accounts.validators import phone_validator
 
 
 def form_add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
@@ -88,4 +90,21 @@ class ApiTokenForm(forms.Form):
         label=_("Token name"),
         max_length=100,
         help_text=_("Where the token is used, e.g. “property system integration”."),
+    )
+
+
+class ProfileForm(forms.Form):
+    full_name = forms.CharField(label=_("Your name"), max_length=150)
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=32,
+        required=False,
+        validators=[phone_validator],
+        help_text=_("Where text messages about alerts reach you."),
+    )
+    language = forms.ChoiceField(
+        label=_("Language"),
+        choices=settings.LANGUAGES,
+        help_text=_("The pages, e-mails and text messages you receive are in this language."),
+        error_messages={"invalid_choice": _("Choose one of the languages offered.")},
     )

@@ -9,6 +9,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+# The language of a person who has not chosen one, and of an address without an account: the
+# platform's (Simplified Chinese), read once at start-up like the field default it becomes.
+DEFAULT_LANGUAGE = settings.LANGUAGE_CODE
+
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
@@ -40,6 +44,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("e-mail address"), unique=True)
     full_name = models.CharField(_("full name"), max_length=150)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    language = models.CharField(
+        _("language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        default=DEFAULT_LANGUAGE,
+        help_text=_("The pages, e-mails and text messages you receive are in this language."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform staff"), default=False)
     date_joined = models.DateTimeField(_("joined"), default=timezone.now)
@@ -105,7 +116,10 @@ class Membership(models.Model):
         VIEWER = "viewer", _("Viewer")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,
     )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="memberships"

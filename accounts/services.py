@@ -11,7 +11,16 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import ApiToken, AuditEntry, Invitation, Membership, Organisation, User
+from accounts.models import (
+    DEFAULT_LANGUAGE,
+    ApiToken,
+    AuditEntry,
+    Invitation,
+    Membership,
+    Organisation,
+    User,
+)
+from accounts.validators import phone_validator
 
 INVITATION_SALT = "safeunit.invitation"
 Role = Membership.Role
@@ -28,15 +37,78 @@ def audit_record(*, actor, action: str, target, organisation=None, changes=None)
     )
 
 
+def _language_check(language: str) -> None:
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the languages offered.")})
+
+
 @transaction.atomic
-def user_create(*, email: str, password: str | None, full_name: str, phone: str = "") -> User:
+def user_create(
+    *,
+    email: str,
+    password: str | None,
+    full_name: str,
+    phone: str = "",
+    language: str = DEFAULT_LANGUAGE,
+) -> User:
+    """`language` is what the person reads pages, e-mails and SMS in: the page's language
+    when they sign up themselves."""
     email = User.objects.normalize_email(email).lower()
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": _("An account with this e-mail address already exists.")})
+    _language_check(language)
     user = User.objects.create_user(
-        email=email, password=password, full_name=full_name, phone=phone
+        email=email, password=password, full_name=full_name, phone=phone, language=language
     )
     audit_record(actor=user, action="user.create", target=user)
+    return user
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, full_name: str, phone: str, language: str) -> User:
+    """The person's own name, phone (for SMS alerts) and language."""
+    errors = {}
+    full_name, phone = full_name.strip(), phone.strip()
+    if not full_name:
+        errors["full_name"] = _("Enter your name.")
+    if phone:
+        try:
+            phone_validator(phone)
+        except ValidationError as error:
+            errors["phone"] = error.messages
+    try:
+        _language_check(language)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    changes = {
+        name: {"from": getattr(user, name), "to": value}
+        for name, value in (("full_name", full_name), ("phone", phone), ("language", language))
+        if getattr(user, name) != value
+    }
+    if changes:
+        for name, change in changes.items():
+            setattr(user, name, change["to"])
+        user.save(update_fields=list(changes))
+        audit_record(actor=user, action="user.update", target=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_language_set(*, user: User, language: str) -> User:
+    """Remember the language the person chose with the language switcher."""
+    _language_check(language)
+    if user.language != language:
+        old_language = user.language
+        User.objects.filter(pk=user.pk).update(language=language)
+        user.language = language
+        audit_record(
+            actor=user,
+            action="user.language_set",
+            target=user,
+            changes={"from": old_language, "to": language},
+        )
     return user
 
 
@@ -61,12 +133,18 @@ def organisation_create(*, name: str, kind: str, owner: User) -> Organisation:
 
 @transaction.atomic
 def account_sign_up(
-    *, email: str, password: str, full_name: str, organisation_name: str, kind: str
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    organisation_name: str,
+    kind: str,
+    language: str = DEFAULT_LANGUAGE,
 ) -> tuple[User, Organisation]:
     """A new person and the organisation they run (a unit or a vendor) in one step."""
     if kind not in (Organisation.Kind.UNIT, Organisation.Kind.VENDOR):
         raise ValidationError({"kind": _("Sign up as a unit or as a vendor.")})
-    user = user_create(email=email, password=password, full_name=full_name)
+    user = user_create(email=email, password=password, full_name=full_name, language=language)
     organisation = organisation_create(name=organisation_name, kind=kind, owner=user)
     return user, organisation
 

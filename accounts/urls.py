@@ -46,6 +46,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("account/", views.profile, name="profile"),
     path("account/tokens/", views.api_tokens, name="api_tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]

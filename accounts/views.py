@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -8,9 +9,11 @@ from django.db import transaction
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import LANGUAGE_QUERY_PARAMETER, set_language
 
 from accounts import selectors, services
 from accounts.forms import (
@@ -18,6 +21,7 @@ from accounts.forms import (
     EmailAuthenticationForm,
     InvitationForm,
     InvitationSignUpForm,
+    ProfileForm,
     RoleForm,
     SignUpForm,
     form_add_service_errors,
@@ -33,10 +37,61 @@ def _partial(request, template: str, part: str) -> str:
     return f"{template}#{part}" if request.htmx else template
 
 
+def _language_cookie_set(response, language: str) -> None:
+    """Pages follow `language` from the next request on: LocaleMiddleware reads this cookie,
+    the one Django's set_language writes."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        # The language saved on the account wins over whatever this browser last showed.
+        response = super().form_valid(form)
+        _language_cookie_set(response, form.get_user().language)
+        return response
+
+
+def language_set(request):
+    """Django's set_language (the language switcher), remembered on the signed-in person's
+    account, so that their e-mails and SMS and their next log-in follow the choice."""
+    response = set_language(request)
+    language = request.POST.get(LANGUAGE_QUERY_PARAMETER)
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        services.user_language_set(user=request.user, language=language)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    user = request.user
+    initial = {"full_name": user.full_name, "phone": user.phone, "language": user.language}
+    form = ProfileForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_profile_update(user=user, **form.cleaned_data)
+        except ValidationError as error:
+            form_add_service_errors(form, error)
+        else:
+            with translation.override(user.language):
+                messages.success(request, _("Your account is saved."))
+            response = redirect("accounts:profile")
+            _language_cookie_set(response, user.language)
+            return response
+    return render(request, "accounts/profile.html", {"form": form})
 
 
 class AsyncPasswordResetForm(PasswordResetForm):
@@ -87,6 +142,7 @@ def signup(request):
                 full_name=data["full_name"],
                 organisation_name=data["organisation_name"],
                 kind=data["kind"],
+                language=get_language(),
             )
         except ValidationError as error:
             form_add_service_errors(form, error)
@@ -261,6 +317,7 @@ def invitation_accept(request, token):
                         email=invitation.email,
                         password=signup_form.cleaned_data["password"],
                         full_name=signup_form.cleaned_data["full_name"],
+                        language=get_language(),
                     )
                 membership = services.invitation_accept(invitation=invitation, user=user)
         except ValidationError as error:

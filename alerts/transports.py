@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.mail import language_of
 from alerts import links
 from alerts.models import Alert, Channel, Notification, WebhookEndpoint
 from alerts.sms import SmsError, sms_send
@@ -31,7 +32,6 @@ from devices.models import Placement
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_LANGUAGE = "zh-hans"
 SMS_MAX_CHARS = 140
 TEMPORARY_CLIENT_ERRORS = frozenset({408, 425, 429})
 
@@ -73,9 +73,9 @@ def alert_page_url(alert: Alert) -> str:
 
 
 def language_for(notification: Notification) -> str:
-    """The recipient's language when the platform knows it, else Chinese."""
-    user = notification.user
-    return (getattr(user, "language", "") if user is not None else "") or DEFAULT_LANGUAGE
+    """The language saved on the recipient's account; Chinese, the platform's language, for
+    recipients without one (unit contacts, responder desks, phone numbers on a roster)."""
+    return language_of(notification.user)
 
 
 def message_context(notification: Notification) -> dict:

@@ -1,44 +1,57 @@
 """E-mails about money: a vendor's new order to fulfil, a unit's overdue instalment or fee, a
 lease ending, a default or a lapse (to the unit and its vendor), and a withdrawn
-certificate (to every unit that bought the solution). Written in Chinese, the platform's
-language; each names the order so that either side can find it."""
+certificate (to every unit that bought the solution). Each person reads it in the language
+saved on their account; each names the order so that either side can find it."""
+
+from collections.abc import Callable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from accounts.models import Membership, Organisation
+from accounts.mail import Email, email_send_per_language
+from accounts.models import Membership, Organisation, User
 from billing.models import Lease, MonitoringSubscription, Order
 from marketplace.models import SolutionRevision
 
 MANAGERS = [Membership.Role.OWNER, Membership.Role.MANAGER]
 
 
-def _emails(*organisations: Organisation) -> list[str]:
-    return list(
-        Membership.objects.filter(organisation__in=organisations, role__in=MANAGERS)
-        .values_list("user__email", flat=True)
+def _managers(*organisations: Organisation) -> QuerySet[User]:
+    return (
+        User.objects.filter(
+            memberships__organisation__in=organisations, memberships__role__in=MANAGERS
+        )
         .distinct()
+        .only("email", "language")
     )
 
 
-def _send(subject: str, lines: list[str], organisations) -> bool:
-    recipients = _emails(*organisations)
-    if not recipients:
-        return False
-    send_mail(subject, "\n\n".join(line for line in lines if line), None, recipients)
-    return True
+def _send(organisations, compose: Callable[[], tuple[str, list[str]]]) -> bool:
+    """`compose()` gives the subject and the lines in the active language; it is called once
+    per language among the organisations' owners and managers."""
+
+    def email() -> Email:
+        subject, lines = compose()
+        return Email(subject, "\n\n".join(line for line in lines if line))
+
+    return email_send_per_language(recipients=_managers(*organisations), compose=email) > 0
 
 
 def order_paid_send(*, order_id: int) -> bool:
     order = Order.objects.select_related("unit", "vendor__organisation").get(pk=order_id)
-    with translation.override("zh-hans"):
+
+    def compose():
         subject = _("New order %(number)s to fulfil") % {"number": order.number}
-        lines = [
+        return subject, [
             subject,
-            _("%(unit)s paid for %(devices)s devices of %(solution)s.")
+            ngettext(
+                "%(unit)s paid for %(devices)s device of %(solution)s.",
+                "%(unit)s paid for %(devices)s devices of %(solution)s.",
+                order.devices,
+            )
             % {
                 "unit": order.unit.name,
                 "devices": order.devices,
@@ -46,16 +59,18 @@ def order_paid_send(*, order_id: int) -> bool:
             },
             settings.SITE_URL + reverse("billing:vendor-order", args=[order.public_id]),
         ]
-    return _send(subject, lines, [order.vendor.organisation])
+
+    return _send([order.vendor.organisation], compose)
 
 
 def notice_send(*, kind: str, object_id: int) -> bool:
-    with translation.override("zh-hans"):
-        if kind.startswith("lease_"):
-            lease = Lease.objects.select_related(
-                "order", "unit__organisation", "vendor__organisation"
-            ).get(pk=object_id)
-            link = settings.SITE_URL + reverse("billing:lease", args=[lease.public_id])
+    if kind.startswith("lease_"):
+        lease = Lease.objects.select_related(
+            "order", "unit__organisation", "vendor__organisation"
+        ).get(pk=object_id)
+        link = settings.SITE_URL + reverse("billing:lease", args=[lease.public_id])
+
+        def compose_lease():
             subjects = {
                 "lease_ending": _(
                     "Your lease %(number)s ends on %(date)s: choose what happens next"
@@ -64,19 +79,24 @@ def notice_send(*, kind: str, object_id: int) -> bool:
                 "lease_defaulted": _("Lease %(number)s has defaulted"),
             }
             subject = subjects[kind] % {"number": lease.order.number, "date": lease.end_date}
-            audience = [lease.unit.organisation]
-            if kind == "lease_defaulted":
-                audience.append(lease.vendor.organisation)
-            return _send(subject, [subject, link], audience)
-        subscription = MonitoringSubscription.objects.select_related(
-            "unit__organisation", "vendor__organisation"
-        ).get(pk=object_id)
+            return subject, [subject, link]
+
+        audience = [lease.unit.organisation]
+        if kind == "lease_defaulted":
+            audience.append(lease.vendor.organisation)
+        return _send(audience, compose_lease)
+
+    subscription = MonitoringSubscription.objects.select_related(
+        "unit__organisation", "vendor__organisation"
+    ).get(pk=object_id)
+
+    def compose_monitoring():
         subjects = {
             "monitoring_past_due": _("The monitoring fee for %(unit)s could not be collected"),
             "monitoring_lapsed": _("Monitoring for %(unit)s has lapsed"),
         }
         subject = subjects[kind] % {"unit": subscription.unit.name}
-        lines = [
+        return subject, [
             subject,
             _(
                 "Alarms are still routed to responders; the unit shows as not covered "
@@ -84,10 +104,11 @@ def notice_send(*, kind: str, object_id: int) -> bool:
             ),
             settings.SITE_URL + reverse("billing:invoices"),
         ]
-        audience = [subscription.unit.organisation]
-        if kind == "monitoring_lapsed":
-            audience.append(subscription.vendor.organisation)
-        return _send(subject, lines, audience)
+
+    audience = [subscription.unit.organisation]
+    if kind == "monitoring_lapsed":
+        audience.append(subscription.vendor.organisation)
+    return _send(audience, compose_monitoring)
 
 
 def revision_buyers_send(*, revision_id: int) -> bool:
@@ -96,16 +117,18 @@ def revision_buyers_send(*, revision_id: int) -> bool:
         units__orders__revision__solution=revision.solution,
         units__orders__paid_at__isnull=False,
     ).distinct()
-    with translation.override("zh-hans"):
+
+    def compose():
         subject = _("%(solution)s is now %(status)s") % {
             "solution": revision.name,
             "status": revision.get_status_display(),
         }
-        lines = [
+        return subject, [
             subject,
             _(
                 "Your devices and their monitoring keep working; alarms are routed as before. "
                 "New orders of this solution are not possible for now."
             ),
         ]
-    return _send(subject, lines, list(buyers))
+
+    return _send(list(buyers), compose)

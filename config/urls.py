@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import views as account_views
 from oversight import views as oversight_views
 
 api_v1 = [
@@ -27,7 +28,8 @@ urlpatterns = [
     path("", include("devices.urls")),
     path("", include("alerts.urls")),
     path("", include("oversight.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's language switcher, which also remembers the choice on the signed-in account.
+    path("i18n/setlang/", account_views.language_set, name="set_language"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

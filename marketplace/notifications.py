@@ -1,11 +1,10 @@
 """Telling a vendor that one of its revisions changed status (e-mail to its owners and
-managers, in their organisation's language)."""
+managers, each in the language saved on their account)."""
 
-from django.core.mail import send_mail
-from django.utils import translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership
+from accounts.mail import Email, email_send_per_language
+from accounts.models import Membership, User
 from marketplace.models import SolutionRevision
 
 
@@ -18,15 +17,12 @@ def revision_status_send(*, revision_id: int) -> bool:
     if revision is None:
         return False
     last = revision.transitions.order_by("-at", "-pk").first()
-    recipients = list(
-        Membership.objects.filter(
-            organisation=revision.solution.vendor.organisation,
-            role__in=[Membership.Role.OWNER, Membership.Role.MANAGER],
-        ).values_list("user__email", flat=True)
-    )
-    if not recipients:
-        return False
-    with translation.override("zh-hans"):
+    recipients = User.objects.filter(
+        memberships__organisation=revision.solution.vendor.organisation,
+        memberships__role__in=[Membership.Role.OWNER, Membership.Role.MANAGER],
+    ).only("email", "language")
+
+    def compose() -> Email:
         subject = _("%(solution)s r%(number)s is now %(status)s") % {
             "solution": revision.name,
             "number": revision.number,
@@ -43,5 +39,6 @@ def revision_status_send(*, revision_id: int) -> bool:
             ]
             if part
         )
-    send_mail(subject, body, None, recipients)
-    return True
+        return Email(subject, body)
+
+    return email_send_per_language(recipients=recipients, compose=compose) > 0

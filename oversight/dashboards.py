@@ -22,7 +22,7 @@ from django.db.models import F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -185,7 +185,12 @@ def regions_table(*, region: Region, today: date | None = None) -> Table:
             Column("devices_offline", _("Devices offline"), COUNT),
             Column("online_pct", _("Online (%)"), PERCENT),
             Column("coverage_pct", _("Scenarios covered (%)"), PERCENT),
-            Column("alerts", _("Alerts (%(days)s days)") % {"days": WINDOW_DAYS}, COUNT),
+            Column(
+                "alerts",
+                ngettext("Alerts (%(days)s day)", "Alerts (%(days)s days)", WINDOW_DAYS)
+                % {"days": WINDOW_DAYS},
+                COUNT,
+            ),
         ],
         rows=rows,
     )
@@ -422,7 +427,12 @@ def response_table(
     ]
     return Table(
         name="response",
-        title=_("Time to acknowledge and to resolve (last %(days)s days)") % {"days": WINDOW_DAYS},
+        title=ngettext(
+            "Time to acknowledge and to resolve (last %(days)s day)",
+            "Time to acknowledge and to resolve (last %(days)s days)",
+            WINDOW_DAYS,
+        )
+        % {"days": WINDOW_DAYS},
         columns=[
             Column("scenario", _("Scenario")),
             Column("alerts", _("Alerts"), COUNT),
@@ -512,7 +522,12 @@ def false_alarms_by_solution_table(*, region: Region, today: date | None = None)
         )
     return Table(
         name="false_alarms_by_solution",
-        title=_("False alarms by solution (last %(days)s days)") % {"days": WINDOW_DAYS},
+        title=ngettext(
+            "False alarms by solution (last %(days)s day)",
+            "False alarms by solution (last %(days)s days)",
+            WINDOW_DAYS,
+        )
+        % {"days": WINDOW_DAYS},
         columns=[
             Column("vendor", _("Vendor")),
             Column("solution", _("Solution")),
@@ -550,7 +565,12 @@ def false_alarms_by_vendor_table(*, region: Region, today: date | None = None) -
     ]
     return Table(
         name="false_alarms_by_vendor",
-        title=_("False alarms by vendor (last %(days)s days)") % {"days": WINDOW_DAYS},
+        title=ngettext(
+            "False alarms by vendor (last %(days)s day)",
+            "False alarms by vendor (last %(days)s days)",
+            WINDOW_DAYS,
+        )
+        % {"days": WINDOW_DAYS},
         columns=[
             Column("vendor", _("Vendor")),
             Column("alerts", _("Alerts"), COUNT),

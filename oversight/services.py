@@ -6,19 +6,20 @@ the authority's own region, K is a kind S applies to, D is in the future. Remind
 owners and managers of uncovered units' organisations 30, 7 and 1 day(s) before D, and one
 report to the authority's members after it. Each is claimed by inserting its ProgrammeNotice
 row (unique per programme, unit and kind), so two concurrent beat passes never send twice;
-the e-mails leave after the commit, from a task.
+the e-mails leave after the commit, from a task, each in the language its reader saved.
 """
 
 from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.mail import Email, email_send_per_language
 from accounts.models import Membership, User
 from accounts.services import audit_record, membership_require
 from marketplace.models import Scenario
@@ -33,8 +34,6 @@ MANAGERS = [Membership.Role.OWNER, Membership.Role.MANAGER]
 # scope late (or a beat that missed a day) gets the reminder due now, not the ones it missed.
 REMINDERS = [(1, NoticeKind.REMINDER_1), (7, NoticeKind.REMINDER_7), (30, NoticeKind.REMINDER_30)]
 REMINDER_WINDOW_DAYS = REMINDERS[-1][0]
-# E-mails are written in Chinese, the platform's language (as billing's are).
-EMAIL_LANGUAGE = "zh-hans"
 
 
 # Programmes ----------------------------------------------------------------------------------
@@ -252,16 +251,17 @@ def programmes_remind(*, now=None) -> dict:
     return claimed
 
 
-def _manager_emails(organisation_ids) -> dict[int, list[str]]:
-    rows = (
+def _managers_by_organisation(organisation_ids) -> dict[int, list[User]]:
+    memberships = (
         Membership.objects.filter(organisation_id__in=organisation_ids, role__in=MANAGERS)
+        .select_related("user")
+        .only("organisation", "user__email", "user__language")
         .order_by("user__email")
-        .values_list("organisation_id", "user__email")
     )
-    emails: dict[int, list[str]] = {}
-    for organisation_id, email in rows:
-        emails.setdefault(organisation_id, []).append(email)
-    return emails
+    managers: dict[int, list[User]] = {}
+    for membership in memberships:
+        managers.setdefault(membership.organisation_id, []).append(membership.user)
+    return managers
 
 
 def requirement_sentence(programme: CoverageProgramme) -> str:
@@ -277,69 +277,77 @@ def requirement_sentence(programme: CoverageProgramme) -> str:
 
 
 def programme_reminders_send(*, programme_id: int, kind: str, unit_ids: list[int]) -> int:
-    """One e-mail per organisation, to its owners and managers, naming its units that are not
-    covered yet and where to compare the certified options. Returns e-mails sent."""
+    """One e-mail per organisation, to its owners and managers (one per language they read),
+    naming its units that are not covered yet and where to compare the certified options.
+    Returns e-mails sent."""
     programme = CoverageProgramme.objects.select_related("region", "scenario").get(pk=programme_id)
     units = Unit.objects.filter(pk__in=unit_ids).order_by("organisation_id", "name", "pk")
     by_organisation: dict[int, list[Unit]] = {}
     for unit in units:
         by_organisation.setdefault(unit.organisation_id, []).append(unit)
-    emails = _manager_emails(by_organisation)
-    days_left = (programme.deadline - timezone.localdate()).days
+    managers = _managers_by_organisation(by_organisation)
+    days_left = max((programme.deadline - timezone.localdate()).days, 0)
+
+    def compose(org_units: list[Unit]) -> Email:
+        subject = ngettext(
+            "%(programme)s: %(days)s day left", "%(programme)s: %(days)s days left", days_left
+        ) % {"programme": programme.name, "days": days_left}
+        lines = [
+            requirement_sentence(programme),
+            _("Not covered yet:"),
+            "\n".join(f"- {unit.name} ({unit.address})" for unit in org_units),
+            _(
+                "A unit is covered when a device of a certified solution for this scenario "
+                "is online and its monitoring is paid. Compare every certified option, at "
+                "every tier, on your home page:"
+            ),
+            settings.SITE_URL + reverse("home"),
+        ]
+        return Email(subject, "\n\n".join(lines))
+
     sent = 0
-    with translation.override(EMAIL_LANGUAGE):
-        subject = _("%(programme)s: %(days)s day(s) left") % {
-            "programme": programme.name,
-            "days": max(days_left, 0),
-        }
-        for organisation_id, org_units in by_organisation.items():
-            recipients = emails.get(organisation_id)
-            if not recipients:
-                continue
-            lines = [
-                requirement_sentence(programme),
-                _("Not covered yet:"),
-                "\n".join(f"- {unit.name} ({unit.address})" for unit in org_units),
-                _(
-                    "A unit is covered when a device of a certified solution for this scenario "
-                    "is online and its monitoring is paid. Compare every certified option, at "
-                    "every tier, on your home page:"
-                ),
-                settings.SITE_URL + reverse("home"),
-            ]
-            EmailMessage(subject, "\n\n".join(lines), None, recipients).send()
-            sent += 1
+    for organisation_id, org_units in by_organisation.items():
+        sent += email_send_per_language(
+            recipients=managers.get(organisation_id, []),
+            compose=lambda org_units=org_units: compose(org_units),
+        )
     return sent
 
 
 def programme_report_send(*, programme_id: int) -> int:
-    """After the deadline, one report to every member of the authority: how many units are
-    covered, and the uncovered ones as an attached CSV (the same file the programme page
-    exports). Returns e-mails sent (0 or 1)."""
+    """After the deadline, one report to every member of the authority (one per language
+    they read): how many units are covered, and the uncovered ones as an attached CSV (the
+    same file the programme page exports). Returns e-mails sent."""
     programme = CoverageProgramme.objects.select_related(
         "region", "scenario", "authority__organisation"
     ).get(pk=programme_id)
-    recipients = list(
-        Membership.objects.filter(organisation_id=programme.authority.organisation_id)
-        .order_by("user__email")
-        .values_list("user__email", flat=True)
-    )
-    if not recipients:
-        return 0
+    members = User.objects.filter(
+        memberships__organisation_id=programme.authority.organisation_id
+    ).order_by("email")
     progress = selectors.programme_progress(programme=programme)
-    with translation.override(EMAIL_LANGUAGE):
-        subject = _("%(programme)s: %(uncovered)s unit(s) still not covered after the deadline") % {
-            "programme": programme.name,
-            "uncovered": progress["uncovered"],
-        }
+
+    def compose() -> Email:
+        subject = ngettext(
+            "%(programme)s: %(uncovered)s unit still not covered after the deadline",
+            "%(programme)s: %(uncovered)s units still not covered after the deadline",
+            progress["uncovered"],
+        ) % {"programme": programme.name, "uncovered": progress["uncovered"]}
         lines = [
             requirement_sentence(programme),
-            _("%(covered)s of %(units)s units covered (%(pct)s %%).") % progress,
+            ngettext(
+                "%(covered)s of %(units)s unit covered (%(pct)s %%).",
+                "%(covered)s of %(units)s units covered (%(pct)s %%).",
+                progress["units"],
+            )
+            % progress,
             _("The units still not covered are attached, and listed on the programme's page:"),
             settings.SITE_URL + reverse("oversight:programme", args=[programme.public_id]),
         ]
         csv_text = selectors.programme_uncovered_csv(programme=programme)
-    message = EmailMessage(subject, "\n\n".join(lines), None, recipients)
-    message.attach(f"uncovered-{programme.public_id}.csv", csv_text, "text/csv")
-    message.send()
-    return 1
+        return Email(
+            subject,
+            "\n\n".join(lines),
+            attachments=[(f"uncovered-{programme.public_id}.csv", csv_text, "text/csv")],
+        )
+
+    return email_send_per_language(recipients=members.only("email", "language"), compose=compose)

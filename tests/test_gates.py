@@ -50,3 +50,44 @@ def test_deploy_check_passes_with_production_settings():
         "ALLOWED_HOSTS": "safeunit.example.cn",
     }
     run(sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=env)
+
+
+# Indexes a write must keep up to date but no query needs: a plain B-tree index whose columns
+# lead another index on the same table (Django indexes every foreign key on its own, which a
+# composite index or unique constraint starting with that key makes redundant).
+_REDUNDANT_INDEXES = """
+SELECT a.indexrelid::regclass::text, b.indexrelid::regclass::text
+FROM pg_index a
+JOIN pg_index b ON b.indrelid = a.indrelid AND b.indexrelid <> a.indexrelid
+JOIN pg_class ca ON ca.oid = a.indexrelid
+JOIN pg_class cb ON cb.oid = b.indexrelid AND cb.relam = ca.relam
+JOIN pg_am am ON am.oid = ca.relam AND am.amname = 'btree'
+WHERE a.indrelid::regclass::text = ANY(%s)
+  AND NOT a.indisunique
+  AND a.indpred IS NULL AND b.indpred IS NULL AND a.indexprs IS NULL AND b.indexprs IS NULL
+  AND (b.indkey::text = a.indkey::text OR b.indkey::text LIKE a.indkey::text || ' %%')
+  AND (b.indclass::text = a.indclass::text OR b.indclass::text LIKE a.indclass::text || ' %%')
+"""
+OUR_APPS = {"accounts", "units", "marketplace", "billing", "devices", "alerts", "oversight"}
+
+
+@pytest.mark.django_db
+def test_no_index_is_led_by_another():
+    from django.apps import apps
+    from django.db import connection
+
+    # Tables whose columns we declare: not the many-to-many tables Django makes, nor the
+    # object-permission models whose foreign keys django-guardian declares.
+    tables = [
+        model._meta.db_table
+        for model in apps.get_models()
+        if model._meta.app_label in OUR_APPS
+        and not model.__name__.endswith("ObjectPermission")
+        and model._meta.managed
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_REDUNDANT_INDEXES, [tables])
+        redundant = cursor.fetchall()
+    assert not redundant, "indexes led by another (use db_index=False): " + ", ".join(
+        f"{index} (led by {covering})" for index, covering in redundant
+    )

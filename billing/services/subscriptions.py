@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.services import membership_require
@@ -142,7 +143,11 @@ def lease_choose(*, lease: Lease, by: User, choice: str) -> Lease:
     ):
         raise ValidationError(
             {
-                "choice": _("The choice opens %(days)s days before the end of the term.")
+                "choice": ngettext(
+                    "The choice opens %(days)s day before the end of the term.",
+                    "The choice opens %(days)s days before the end of the term.",
+                    settings.LEASE_ENDING_NOTICE_DAYS,
+                )
                 % {"days": settings.LEASE_ENDING_NOTICE_DAYS}
             }
         )
@@ -534,7 +539,11 @@ def dunning_sweep(*, now: datetime | None = None) -> dict:
             to=LeaseStatus.DEFAULTED,
             allowed_from=Lease.RUNNING,
             by=None,
-            reason=_("Instalments unpaid for %(days)s days.")
+            reason=ngettext(
+                "Instalments unpaid for %(days)s day.",
+                "Instalments unpaid for %(days)s days.",
+                settings.LEASE_DUNNING_GRACE_DAYS,
+            )
             % {"days": settings.LEASE_DUNNING_GRACE_DAYS},
         )
         _lease_close(lease, refund_deposit=False)
@@ -550,7 +559,11 @@ def dunning_sweep(*, now: datetime | None = None) -> dict:
             to=SubStatus.LAPSED,
             allowed_from={SubStatus.PAST_DUE},
             by=None,
-            reason=_("Monitoring fees unpaid for %(days)s days.")
+            reason=ngettext(
+                "Monitoring fees unpaid for %(days)s day.",
+                "Monitoring fees unpaid for %(days)s days.",
+                settings.MONITORING_DUNNING_GRACE_DAYS,
+            )
             % {"days": settings.MONITORING_DUNNING_GRACE_DAYS},
         )
         transaction.on_commit(

@@ -4,7 +4,7 @@ comparison."""
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -30,10 +30,26 @@ def bom_rule_explained(line: BomLine, unit: Unit) -> str:
     sentences = {
         Rule.FIXED: _("%(quantity)d in all"),
         Rule.PER_AREA: _("%(quantity)d per %(step)d m² of %(area)d m² (rounded up)"),
-        Rule.PER_FLOOR: _("%(quantity)d per floor × %(floors)d floors"),
-        Rule.PER_ELEVATOR: _("%(quantity)d per elevator × %(elevators)d elevators"),
-        Rule.PER_SHOP: _("%(quantity)d per shop × %(shops)d shops inside"),
-        Rule.PER_ENTRANCE: _("%(quantity)d per entrance × %(entrances)d entrances"),
+        Rule.PER_FLOOR: ngettext(
+            "%(quantity)d per floor × %(floors)d floor",
+            "%(quantity)d per floor × %(floors)d floors",
+            numbers["floors"],
+        ),
+        Rule.PER_ELEVATOR: ngettext(
+            "%(quantity)d per elevator × %(elevators)d elevator",
+            "%(quantity)d per elevator × %(elevators)d elevators",
+            numbers["elevators"],
+        ),
+        Rule.PER_SHOP: ngettext(
+            "%(quantity)d per shop × %(shops)d shop inside",
+            "%(quantity)d per shop × %(shops)d shops inside",
+            numbers["shops"],
+        ),
+        Rule.PER_ENTRANCE: ngettext(
+            "%(quantity)d per entrance × %(entrances)d entrance",
+            "%(quantity)d per entrance × %(entrances)d entrances",
+            numbers["entrances"],
+        ),
     }
     return sentences[line.rule] % numbers
 

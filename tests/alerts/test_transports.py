@@ -352,6 +352,35 @@ def test_the_email_names_the_alert_and_carries_a_working_link(scene, mailoutbox,
 
 
 @pytest.mark.django_db
+def test_each_person_reads_the_alert_in_their_own_language(scene, mailoutbox):
+    """alice reads English; bob, her colleague, never chose (Chinese); a unit contact has no
+    account (Chinese, the platform's language)."""
+    alice, bob = scene["alice"], scene["bob"]
+    alice.language = "en"
+    alice.save(update_fields=["language"])
+    alert = alert_for(scene)
+    to_alice = notification_for(alert, Channel.EMAIL, alice.email, user=alice)
+    to_bob = notification_for(alert, Channel.EMAIL, bob.email, user=bob)
+    to_contact = notification_for(alert, Channel.EMAIL, "zhang@example.cn")
+
+    for notification in (to_alice, to_bob, to_contact):
+        EmailTransport().notify(loaded(notification))
+
+    english, chinese, contact = mailoutbox
+    with translation.override("en"):
+        kind_en, severity_en = alert.get_kind_display(), alert.get_severity_display()
+    with translation.override("zh-hans"):
+        kind_zh, severity_zh = alert.get_kind_display(), alert.get_severity_display()
+    assert f"[{severity_en}] {kind_en}" in english.subject
+    assert "Acknowledge, dispatch or resolve it without logging in:" in english.body
+    for message in (chinese, contact):
+        assert f"【{severity_zh}】{kind_zh}" in message.subject
+        assert "无需登录" in message.body and "without logging in" not in message.body
+    assert sms_text(loaded(to_alice)).startswith(f"[SafeUnit] {severity_en} {kind_en}:")
+    assert not sms_text(loaded(to_bob)).startswith("[SafeUnit] ")
+
+
+@pytest.mark.django_db
 def test_a_retried_email_keeps_its_message_id(scene, mailoutbox):
     alert = alert_for(scene)
     email = notification_for(alert, Channel.EMAIL, "zhang@example.cn")

@@ -82,6 +82,25 @@ def test_a_withdrawn_certificate_is_sent_to_the_managers_of_units_that_paid(
     )
 
 
+def test_the_order_paid_mail_reaches_each_vendor_manager_in_their_own_language(
+    purchase, alice, vendor, vince
+):
+    """vince never chose a language (Chinese); his colleague Ewan reads English."""
+    ewan = factories.UserFactory(email="ewan@example.cn", full_name="Ewan", language="en")
+    factories.member_add(vendor.organisation, ewan, "manager")
+    order_paid(purchase, alice)
+
+    assert notifications.order_paid_send(order_id=purchase.pk) is True
+
+    to_ewan = next(message for message in mail.outbox if message.to == [ewan.email])
+    to_vince = next(message for message in mail.outbox if message.to == [vince.email])
+    assert len(mail.outbox) == 2
+    assert to_ewan.subject == f"New order {purchase.number} to fulfil"
+    assert f"Alice's shop paid for {purchase.devices} devices of" in to_ewan.body
+    assert to_vince.subject == zh("New order %(number)s to fulfil", number=purchase.number)
+    assert "台设备付款" in to_vince.body and "paid for" not in to_vince.body
+
+
 def test_nobody_is_told_when_nobody_paid(purchase, certified, rita):
     revision = marketplace_services.certificate_suspend(
         revision=certified, by=rita, reason="抽检不合格"

@@ -316,7 +316,7 @@ def test_an_upload_through_the_page_is_imported_by_a_real_worker(
     wait_for(lambda: InventoryImport.objects.get().status == Status.DONE)
 
     page = client_for(vince).get(response.url).content.decode()
-    assert "2 devices added" in page and "1 rows refused" in page
+    assert "2 devices added" in page and "1 row refused" in page
     assert "The same serial number is on row 2." in page
     assert 'hx-trigger="every 1s"' not in page
     assert set(Device.objects.values_list("serial", flat=True)) == {"W-1", "W-2"}

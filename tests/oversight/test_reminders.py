@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
+from accounts.models import User
 from marketplace.models import Scenario
 from oversight import coverage, services, tasks
 from oversight.models import CoverageProgramme, ProgrammeNotice
@@ -124,6 +126,33 @@ def test_reminders_go_30_7_and_1_days_before_once_each(
         .values_list("kind", flat=True)
     )
     assert kinds == ["reminder_30", "reminder_7", "reminder_1"]
+
+
+def test_each_manager_reads_the_reminder_and_the_report_in_their_own_language(
+    remind, town, deadline_programme, alice, mia, rita, ada
+):
+    """alice never chose a language (Chinese); mia, her manager, and ada read English."""
+    User.objects.filter(pk__in=[mia.pk, ada.pk]).update(language="en")
+
+    remind(date(2026, 1, 30))
+
+    english, chinese = sorted(mail.outbox, key=lambda message: message.to != [mia.email])
+    assert english.to == [mia.email] and chinese.to == [alice.email]
+    assert english.subject == f"{deadline_programme.name}: 30 days left"
+    assert "Not covered yet:" in english.body and "Alice's shop" in english.body
+    assert "must be covered for Fire safety." in english.body
+    with translation.override("zh-hans"):
+        assert chinese.subject == f"{deadline_programme.name}：还剩 30 天"
+        assert gettext("Not covered yet:") in chinese.body and "Not covered" not in chinese.body
+
+    mail.outbox.clear()
+    remind(date(2026, 3, 2))
+
+    report_en = next(message for message in mail.outbox if message.to == [ada.email])
+    report_zh = next(message for message in mail.outbox if message.to == [rita.email])
+    assert "1 of 2 units covered (50.0 %)." in report_en.body
+    assert "2 个单元中已覆盖 1 个（50.0 %）" in report_zh.body
+    assert report_en.attachments[0][0] == report_zh.attachments[0][0]
 
 
 def test_a_unit_covered_meanwhile_is_not_reminded_again(
