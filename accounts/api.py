@@ -1,4 +1,5 @@
-"""The accounts API: my organisations, their members and invitations, my API tokens.
+"""The accounts API: my account, my organisations, their members and invitations, my API
+tokens.
 
 Views parse input with a serializer, then call one service (writes) or selectors (reads).
 They catch nothing: accounts.exceptions.api_exception_handler turns a service's
@@ -23,6 +24,7 @@ from accounts.serializers import (
     InvitationSerializer,
     MemberRoleSerializer,
     MemberSerializer,
+    MeSerializer,
     MyOrganisationSerializer,
 )
 
@@ -57,6 +59,29 @@ BAD_INPUT = OpenApiResponse(description=_("Bad input: errors keyed by the field 
 
 def write_responses(success: dict) -> dict:
     return {**success, 400: BAD_INPUT, 403: FORBIDDEN, 404: NOT_FOUND}
+
+
+class MeApi(GenericAPIView):
+    serializer_class = MeSerializer
+
+    @extend_schema(operation_id="me_retrieve", summary=_("My account"))
+    def get(self, request):
+        return Response(MeSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="me_update",
+        summary=_(
+            "Change my name, mobile phone (for alert SMS) or language (of my e-mails and SMS)"
+        ),
+        responses={200: MeSerializer, 400: BAD_INPUT},
+    )
+    def patch(self, request):
+        serializer = MeSerializer(request.user, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = request.user
+        changes = {"full_name": user.full_name, "phone": user.phone, "language": user.language}
+        user = services.user_profile_update(user=user, **{**changes, **serializer.validated_data})
+        return Response(MeSerializer(user).data)
 
 
 class OrganisationListApi(GenericAPIView):

@@ -5,6 +5,7 @@ from accounts import api
 app_name = "accounts_api"
 
 urlpatterns = [
+    path("me/", api.MeApi.as_view(), name="me"),
     path("organisations/", api.OrganisationListApi.as_view(), name="organisations"),
     path(
         "organisations/<uuid:organisation_id>/members/",

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import ApiToken, Invitation, Membership, Organisation
+from accounts.models import ApiToken, Invitation, Membership, Organisation, User
 
 # Output ---------------------------------------------------------------------------------------
 
@@ -78,3 +78,12 @@ class InvitationCreateSerializer(serializers.Serializer):
 
 class ApiTokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text=_("What the token is for."))
+
+
+class MeSerializer(serializers.ModelSerializer):
+    """The signed-in person's own account."""
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name", "phone", "language"]
+        read_only_fields = ["email"]

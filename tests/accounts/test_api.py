@@ -441,3 +441,46 @@ def test_tokens_list_query_count_is_constant(alice, api_client_for, django_asser
     with django_assert_num_queries(before):
         client.get("/api/v1/tokens/")
     assert len(client.get("/api/v1/tokens/").json()) == 6
+
+
+# My account ------------------------------------------------------------------------------------
+
+
+def test_me_shows_and_changes_my_own_account(alice, api_client_for):
+    client = api_client_for(alice)
+
+    assert client.get("/api/v1/me/").json() == {
+        "email": alice.email,
+        "full_name": alice.full_name,
+        "phone": alice.phone,
+        "language": "zh-hans",
+    }
+    response = client.patch(
+        "/api/v1/me/", {"language": "en", "email": "other@example.cn"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["language"] == "en"
+    alice.refresh_from_db()
+    assert (alice.language, alice.email) == ("en", response.json()["email"])  # e-mail read-only
+    assert AuditEntry.objects.filter(action="user.update", target_id=str(alice.pk)).exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"language": "fr"}, "language"),
+        ({"phone": "12"}, "phone"),
+        ({"full_name": " "}, "full_name"),
+    ],
+)
+def test_me_refuses_bad_values_by_field_and_changes_nothing(alice, api_client_for, change, field):
+    before = (alice.full_name, alice.phone, alice.language)
+
+    response = api_client_for(alice).patch("/api/v1/me/", change, format="json")
+
+    assert response.status_code == 400 and field in response.json()
+    alice.refresh_from_db()
+    assert (alice.full_name, alice.phone, alice.language) == before
+
+
+def test_me_needs_authentication(db):
+    assert APIClient().get("/api/v1/me/").status_code == 401
