@@ -4,15 +4,18 @@ responders covering it see it; anyone else gets 404."""
 
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth.models import Permission
 from django.db.models import (
     BooleanField,
     Case,
     CharField,
     Count,
+    Exists,
     F,
     FloatField,
     IntegerField,
     Min,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
@@ -76,19 +79,39 @@ def _member_of(user: User, roles=None) -> QuerySet[Membership]:
     return memberships.values("organisation_id")
 
 
+def _groups_of(user: User, roles=None) -> QuerySet[Membership]:
+    """The auth groups of the user's organisations (where grants are given), as a subquery
+    PostgreSQL plans from the user's few memberships rather than from the grants."""
+    memberships = Membership.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=roles)
+    return memberships.values("organisation__group_id")
+
+
+def _permission(codename: str) -> QuerySet[Permission]:
+    """A guardian permission on units as a one-row subquery, so that the grants are read
+    through their (group, permission, unit) index rather than joined row by row."""
+    return Permission.objects.filter(content_type__app_label="units", codename=codename).values(
+        "pk"
+    )
+
+
 def _may_act_condition(*, user: User) -> Q:
     """alert_can_act as a condition on Alert rows, so a list knows per row whether the user
     may press its buttons without a query per row (the same rule as alert_can_act)."""
     acting = _member_of(user, ACTING_ROLES)
+    # Asked of each row's unit (an index probe), not as the set of every unit the user's
+    # responders cover, which PostgreSQL would build in full for each list: a district's
+    # fire station covers tens of thousands of units, a console shows 200 rows.
     responding = UnitGroupObjectPermission.objects.filter(
-        permission__codename="respond_unit",
-        group__organisation__memberships__user=user,
-        group__organisation__memberships__role__in=ACTING_ROLES,
-    ).values("content_object_id")
+        content_object_id=OuterRef("unit_id"),
+        permission_id__in=_permission("respond_unit"),
+        group_id__in=_groups_of(user, ACTING_ROLES),
+    )
     return (
         Q(unit__organisation_id__in=acting)
         | Q(unit__parent__organisation_id__in=acting)
-        | Q(unit_id__in=responding)
+        | Exists(responding)
     )
 
 
@@ -137,22 +160,29 @@ def console_alerts_for(*, user: User) -> QuerySet[Alert]:
     and a unit's history, not a console; a vendor's is empty."""
     member_of = _member_of(user)
     # Unit ids in subqueries, so PostgreSQL reads the partial index of unresolved alerts per unit.
-    own_units = Unit.objects.filter(
-        Q(organisation_id__in=member_of) | Q(parent__organisation_id__in=member_of)
-    ).values("pk")
-    responding = Q(
-        unit_id__in=_granted_unit_ids(user=user, codename="respond_unit")
-    ) & _responder_kinds_condition(user=user)
+    # The units inside the user's own (a park's shops) by their parent's id: an OR over the
+    # join to the parent would make PostgreSQL read every unit of the platform.
+    own_units = Unit.objects.filter(organisation_id__in=member_of).values("pk")
+    units_inside = Unit.objects.filter(parent_id__in=own_units).values("pk")
+    granted = UnitGroupObjectPermission.objects.filter(
+        group_id__in=_groups_of(user), permission_id__in=_permission("respond_unit")
+    ).values("content_object_id")
+    responding = Q(unit_id__in=granted) & _responder_kinds_condition(user=user)
+    order = ("severity_rank", "-raised_at", "-pk")
+    # The rows shown are chosen from the alerts alone; only those are then joined to their
+    # device, placement and unit and asked whether the user may act on them.
+    shown = (
+        Alert.objects.filter(status__in=Alert.UNRESOLVED)
+        .filter(responding | Q(unit_id__in=own_units) | Q(unit_id__in=units_inside))
+        .alias(severity_rank=_severity_rank())
+        .order_by(*order)
+        .values("pk")[:CONSOLE_LIMIT]
+    )
     return (
-        alerts_with_may_act(
-            Alert.objects.filter(status__in=Alert.UNRESOLVED).filter(
-                responding | Q(unit_id__in=own_units)
-            ),
-            user=user,
-        )
+        alerts_with_may_act(Alert.objects.filter(pk__in=shown), user=user)
         .annotate(severity_rank=_severity_rank())
         .select_related(*ROW_RELATED)
-        .order_by("severity_rank", "-raised_at", "-pk")
+        .order_by(*order)
     )
 
 

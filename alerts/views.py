@@ -49,7 +49,8 @@ def _placement(alert: Alert) -> Placement | None:
 
 
 def _outcomes() -> list[tuple[str, str]]:
-    return [(outcome.value, outcome.label) for outcome in Alert.PERSON_OUTCOMES]
+    """Translated once here: the console repeats the choices in each of its 200 rows."""
+    return [(outcome.value, str(outcome.label)) for outcome in Alert.PERSON_OUTCOMES]
 
 
 # The console ----------------------------------------------------------------------------------

@@ -342,12 +342,14 @@ def bench_sweep(url: str) -> None:
 
 
 from bench.dashboard import bench_dashboard  # noqa: E402 (bench/ is importable from here on)
+from bench.pages import bench_pages  # noqa: E402
 
 BENCHMARKS = {
     "ingest": bench_ingest,
     "alarm": bench_alarm,
     "sweep": bench_sweep,
     "dashboard": bench_dashboard,
+    "pages": bench_pages,
 }
 
 

@@ -215,7 +215,7 @@ def device_telemetry(
 # Vendor inventory ---------------------------------------------------------------------------
 # (Appended: the vendor's stock, imports, fulfilment, returns and fleet.)
 
-from django.db.models import Count, Prefetch  # noqa: E402
+from django.db.models import Count, Exists, Prefetch  # noqa: E402
 
 from billing.models import Lease, Order, OrderLine  # noqa: E402
 from devices.models import InventoryImport  # noqa: E402
@@ -323,12 +323,16 @@ def vendor_fleet_for(
     now: datetime | None = None,
 ) -> QuerySet[Device]:
     """The vendor's devices that are with units, for maintenance: health, the unit's name
-    and district. Placements are not joined: the vendor never sees where a device is."""
-    devices = (
-        vendor_device_list_for(user=user)
-        .filter(vendor=vendor, unit__isnull=False)
-        .select_related("unit__region__parent__parent")
-    )
+    and district. Placements are not joined: the vendor never sees where a device is.
+
+    The user must work for the vendor (vendor_device_list_for's rule), asked once as a
+    condition on the vendor rather than on each device: PostgreSQL then knows that the whole
+    fleet matches, and reads a page of it in serial order from the (vendor, serial) index
+    instead of joining every device to its unit and region before sorting them."""
+    works_for_vendor = Membership.objects.filter(user=user, organisation_id=vendor.organisation_id)
+    devices = Device.objects.filter(
+        Exists(works_for_vendor), vendor=vendor, unit__isnull=False
+    ).select_related("device_model", "unit__region__parent__parent")
     if state:
         devices = devices.filter(state=state)
     if low_battery:
@@ -338,7 +342,7 @@ def vendor_fleet_for(
         devices = devices.filter(Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True))
     if device_model is not None:
         devices = devices.filter(device_model=device_model)
-    return devices.order_by("serial", "pk")
+    return devices.order_by("serial")  # unique within a vendor
 
 
 def fleet_summary(*, devices: QuerySet[Device], now: datetime | None = None) -> dict:
