@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Organisation
+from config.choices import ChoiceLabels
 from devices.models import Device
 from marketplace.models import DeviceModel, Scenario
 from units.models import Authority, Region, Responder, Unit
@@ -204,7 +205,7 @@ class EscalationStep(models.Model):
         return f"{self.policy} #{self.position} +{self.delay_s}s"
 
 
-class Alert(models.Model):
+class Alert(ChoiceLabels, models.Model):
     class Status(models.TextChoices):
         OPEN = "open", pgettext_lazy("alert status", "Open")
         ACKNOWLEDGED = "acknowledged", _("Acknowledged")

@@ -19,6 +19,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -48,12 +49,20 @@ def _placement(alert: Alert) -> Placement | None:
         return None
 
 
-def _outcomes() -> list[tuple[str, str]]:
-    """Translated once here: the console repeats the choices in each of its 200 rows."""
-    return [(outcome.value, str(outcome.label)) for outcome in Alert.PERSON_OUTCOMES]
-
-
 # The console ----------------------------------------------------------------------------------
+
+
+def _row_context() -> dict:
+    """What every console row needs, worked out once for all the rows of a page (a template
+    loop or a reverse() per row costs milliseconds over 200 rows)."""
+    return {
+        "outcome_options": format_html_join(
+            "",
+            '<option value="{}">{}</option>',
+            ((outcome.value, outcome.label) for outcome in Alert.PERSON_OUTCOMES),
+        ),
+        "console_url": reverse("alerts:console"),
+    }
 
 
 def _console_context(request: HttpRequest) -> dict:
@@ -74,8 +83,8 @@ def _console_context(request: HttpRequest) -> dict:
         "newest_critical_at": int(newest_critical.raised_at.timestamp() * 1000)
         if newest_critical
         else 0,
-        "outcomes": _outcomes(),
         "limit": selectors.CONSOLE_LIMIT,
+        **_row_context(),
     }
 
 
@@ -107,7 +116,6 @@ def _detail_context(request: HttpRequest, alert: Alert, **forms) -> dict:
         "timeline": selectors.alert_timeline(alert=alert),
         "notifications": selectors.alert_notifications(alert=alert),
         "may_act": alert.may_act,
-        "outcomes": _outcomes(),
         "resolve_form": forms.get("resolve_form") or ResolveForm(),
         "note_form": forms.get("note_form") or NoteForm(),
         "life_safety": alert.kind in LIFE_SAFETY_KINDS,
@@ -151,7 +159,7 @@ def _act(request: HttpRequest, public_id, *, form_class, action, done: str) -> H
     if target or error is None:
         alert = selectors.alert_row_get_for(user=request.user, public_id=public_id)
     if target == f"alert-{alert.public_id}":  # a console row
-        context = {"alert": alert, "outcomes": _outcomes(), "row_errors": _errors(form, error)}
+        context = {"alert": alert, "row_errors": _errors(form, error), **_row_context()}
         if error is None:
             context["row_done"] = done
         return render(request, "alerts/console.html#alert-row", context)

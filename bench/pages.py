@@ -854,11 +854,14 @@ def _requests(targets: dict[str, tuple]) -> list[str]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from config.wsgi import loaded_objects_freeze
+
     expected = {"console_poll": 204}
     for name, (client, path, headers) in targets.items():  # warm up: connections, templates
         for _ in range(3):
             status = client.get(path, **headers).status_code
             assert status == expected.get(name, 200), (name, status)
+    loaded_objects_freeze()  # as config/wsgi.py does in each web process
     queries: dict[str, int] = {}
     for name, (client, path, headers) in targets.items():
         with CaptureQueriesContext(connection) as captured:

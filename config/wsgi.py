@@ -14,6 +14,7 @@ receivers of those signals (the DEBUG query log, cache connections) have nothing
 ingest, and sending the signals costs 8 % of the path.
 """
 
+import gc
 import os
 import re
 from http.client import responses
@@ -21,6 +22,7 @@ from io import BytesIO
 from types import SimpleNamespace
 
 from django.core.wsgi import get_wsgi_application
+from django.urls import get_resolver
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -173,8 +175,17 @@ class IngestFastPath:
         return response.status_code, response.content, response["Content-Type"]
 
 
+def loaded_objects_freeze() -> None:
+    """Import every view, then leave everything loaded to live as long as the process
+    (gc.freeze): the collector stops walking it on each full collection, which with the app
+    loaded (~540k objects) added ~100 ms to about one request in twenty."""
+    get_resolver().url_patterns  # noqa: B018 (imports the views)
+    gc.freeze()
+
+
 def _application():
     django_app = get_wsgi_application()
+    loaded_objects_freeze()
     return IngestFastPath(django_app)
 
 

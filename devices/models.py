@@ -16,11 +16,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import Lease, OrderLine
+from config.choices import ChoiceLabels
 from marketplace.models import DeviceModel, Vendor
 from units.models import Unit
 
 
-class Device(models.Model):
+class Device(ChoiceLabels, models.Model):
     class State(models.TextChoices):
         IN_STOCK = "in_stock", _("In stock")
         ALLOCATED = "allocated", _("Allocated to an order")
@@ -136,7 +137,7 @@ class DeviceTransition(models.Model):
         return f"{self.from_state or '·'} → {self.to_state}"
 
 
-class Placement(models.Model):
+class Placement(ChoiceLabels, models.Model):
     """Where a device is. In a residential estate only common spaces are allowed: the
     management boundary is the corridor and the door (DESIGN §6)."""
 
