@@ -26,7 +26,7 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from marketplace.models import Scenario, SolutionRevision, Tier
+from marketplace.models import Scenario, SolutionRevision, Tier, Vendor
 from marketplace.selectors import catalog_tier_counts
 from oversight import coverage, rollups
 from oversight.models import (
@@ -456,64 +456,68 @@ def percentile_error_pct() -> int:
 # False alarms by solution and by vendor ---------------------------------------------------------
 
 
-def _solution_sums(*, region: Region, today: date | None) -> QuerySet:
+def _solution_sums(*, region: Region, today: date | None, by_solution: bool) -> list[dict]:
+    """The region's rolled-up alerts summed per vendor (and solution), ordered by vendor name.
+    Summed over the roll-up alone, which its (region, day, …) index serves, then named: joined
+    to the vendors first, the query let PostgreSQL walk the whole roll-up in vendor order."""
     start = (today or _today()) - timedelta(days=WINDOW_DAYS - 1)
-    return (
-        AlertSolutionRollup.objects.filter(region=region, day__gte=start)
-        .order_by()
-        .annotate(vendor_name=F("vendor__organisation__name"))
-    )
-
-
-def false_alarms_by_solution_table(*, region: Region, today: date | None = None) -> Table:
-    """Resolved alerts and false alarms among them, per solution of the devices that raised
-    them (a device not bought through an order counts under its vendor, without solution)."""
+    keys = ["vendor_id", "solution_id"] if by_solution else ["vendor_id"]
     sums = list(
-        _solution_sums(region=region, today=today)
-        .values(
-            "vendor_id",
-            "vendor_name",
-            "solution_id",
-            "solution__public_id",
-            "solution__tier",
-            "solution__scenario__name",
-            "solution__scenario__name_en",
-        )
+        AlertSolutionRollup.objects.filter(region=region, day__gte=start)
+        .values(*keys)
         .annotate(
             alerts_sum=Sum("alerts"),
             resolved_sum=Sum("resolved"),
             false_alarms_sum=Sum("false_alarms"),
         )
-        .order_by("vendor_name", "vendor_id", "solution_id")
+        .order_by()
     )
-    # Each solution's name is its latest revision's: one query for all of them.
-    names = {
-        revision.solution_id: _name(revision)
+    vendor_names = dict(
+        Vendor.objects.filter(pk__in={row["vendor_id"] for row in sums}).values_list(
+            "pk", "organisation__name"
+        )
+    )
+    for row in sums:
+        row["vendor_name"] = vendor_names.get(row["vendor_id"], "")
+    sums.sort(key=lambda row: (row["vendor_name"], row["vendor_id"], row.get("solution_id") or 0))
+    return sums
+
+
+def false_alarms_by_solution_table(*, region: Region, today: date | None = None) -> Table:
+    """Resolved alerts and false alarms among them, per solution of the devices that raised
+    them (a device not bought through an order counts under its vendor, without solution)."""
+    sums = _solution_sums(region=region, today=today, by_solution=True)
+    # Each solution as its latest revision names it: one query for all of them.
+    latest = {
+        revision.solution_id: revision
         for revision in SolutionRevision.objects.filter(
             solution_id__in={row["solution_id"] for row in sums if row["solution_id"]}
         )
         .order_by("solution_id", "-number")
         .distinct("solution_id")
-        .only("solution_id", "name", "name_en")
+        .select_related("solution__scenario")
+        .only(
+            "solution_id",
+            "name",
+            "name_en",
+            "solution__public_id",
+            "solution__tier",
+            "solution__scenario__name",
+            "solution__scenario__name_en",
+        )
     }
     tiers = dict(Tier.choices)
-    english = _english()
     rows = []
     for row in sums:
-        has_solution = row["solution_id"] is not None
-        if english:
-            scenario = row["solution__scenario__name_en"] or row["solution__scenario__name"]
-        else:
-            scenario = row["solution__scenario__name"]
+        revision = latest.get(row["solution_id"])
+        solution = revision.solution if revision else None
         rows.append(
             {
                 "vendor": row["vendor_name"],
-                "solution_id": row["solution__public_id"],
-                "solution": names.get(row["solution_id"], "")
-                if has_solution
-                else _("No solution (device not ordered)"),
-                "scenario": scenario or "",
-                "tier": str(tiers.get(row["solution__tier"], "")) if has_solution else "",
+                "solution_id": solution.public_id if solution else None,
+                "solution": _name(revision) if revision else _("No solution (device not ordered)"),
+                "scenario": _name(solution.scenario) if solution else "",
+                "tier": str(tiers.get(solution.tier, "")) if solution else "",
                 "alerts": row["alerts_sum"],
                 "resolved": row["resolved_sum"],
                 "false_alarms": row["false_alarms_sum"],
@@ -543,16 +547,7 @@ def false_alarms_by_solution_table(*, region: Region, today: date | None = None)
 
 
 def false_alarms_by_vendor_table(*, region: Region, today: date | None = None) -> Table:
-    sums = (
-        _solution_sums(region=region, today=today)
-        .values("vendor_id", "vendor_name")
-        .annotate(
-            alerts_sum=Sum("alerts"),
-            resolved_sum=Sum("resolved"),
-            false_alarms_sum=Sum("false_alarms"),
-        )
-        .order_by("vendor_name", "vendor_id")
-    )
+    sums = _solution_sums(region=region, today=today, by_solution=False)
     rows = [
         {
             "vendor": row["vendor_name"],
