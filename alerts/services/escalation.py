@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import ngettext
 
@@ -58,25 +58,35 @@ RESPONDER_FOR_KIND = {
 # Policies -----------------------------------------------------------------------------------
 
 
-def policy_for(alert: Alert) -> EscalationPolicy | None:
-    """The most specific policy: an authority over the unit's region before the platform;
-    scenario and unit kind both matching, then scenario, then unit kind, then neither."""
-    codes = alert.unit.region.ancestor_codes
-    candidates = (
-        EscalationPolicy.objects.filter(
-            Q(authority__isnull=True) | Q(authority__region__code__in=codes),
-            Q(scenario__isnull=True) | Q(scenario_id=alert.scenario_id),
-            unit_kind__in=[alert.unit.kind, ""],
-        )
-        .select_related("authority__region")
-        .prefetch_related("steps")
+def policies_all() -> list[EscalationPolicy]:
+    """Every escalation policy with its steps: a few per authority, so a batch of alerts (or
+    an escalation pass) reads them once and chooses for each alert in memory."""
+    return list(
+        EscalationPolicy.objects.select_related("authority__region").prefetch_related("steps")
     )
+
+
+def policy_for(
+    alert: Alert, *, policies: list[EscalationPolicy] | None = None
+) -> EscalationPolicy | None:
+    """The most specific policy: an authority over the unit's region before the platform;
+    scenario and unit kind both matching, then scenario, then unit kind, then neither.
+    `policies` is policies_all() when the caller already has it."""
+    codes = alert.unit.region.ancestor_codes
+
+    def applies(policy):
+        return (
+            (policy.authority_id is None or policy.authority.region.code in codes)
+            and (policy.scenario_id is None or policy.scenario_id == alert.scenario_id)
+            and policy.unit_kind in (alert.unit.kind, "")
+        )
 
     def specificity(policy):
         depth = len(policy.authority.region.ancestor_codes) if policy.authority_id else 0
         return (depth, policy.scenario_id is not None, policy.unit_kind != "")
 
-    return max(candidates, key=specificity, default=None)
+    candidates = policies_all() if policies is None else policies
+    return max(filter(applies, candidates), key=specificity, default=None)
 
 
 def _steps(policy: EscalationPolicy | None) -> list[EscalationStep]:
@@ -316,10 +326,12 @@ def _next_step_at(alert: Alert, steps: list[EscalationStep], position: int) -> d
     return alert.raised_at + timedelta(seconds=steps[position].delay_s)
 
 
-def alert_first_step(*, alert: Alert, now: datetime) -> list[int]:
+def alert_first_step(
+    *, alert: Alert, now: datetime, policies: list[EscalationPolicy] | None = None
+) -> list[int]:
     """For a newly raised alert, in its raising transaction: pick its policy, write step 0
     and schedule step 1. Returns the notification ids to send after commit."""
-    policy = policy_for(alert)
+    policy = policy_for(alert, policies=policies)
     steps = _steps(policy)
     ids = _write_step(alert, steps[0], now) if steps else []
     Alert.objects.filter(pk=alert.pk).update(
@@ -340,6 +352,7 @@ def escalations_run(*, now: datetime | None = None, limit: int = 500) -> int:
         .values_list("pk", "next_step")[:limit]
     )
     fired = 0
+    policies = policies_all() if due else []
     for pk, position in due:
         with transaction.atomic():
             claimed = Alert.objects.filter(
@@ -347,10 +360,10 @@ def escalations_run(*, now: datetime | None = None, limit: int = 500) -> int:
             ).update(next_step=F("next_step") + 1, next_step_at=None)
             if not claimed:
                 continue  # acknowledged meanwhile, or another tick took it
-            alert = Alert.objects.select_related("unit__region", "unit__parent", "policy").get(
-                pk=pk
+            alert = Alert.objects.select_related("unit__region", "unit__parent").get(pk=pk)
+            policy = next((p for p in policies if p.pk == alert.policy_id), None) or policy_for(
+                alert, policies=policies
             )
-            policy = alert.policy or policy_for(alert)
             steps = _steps(policy)
             ids = _write_step(alert, steps[position], now) if position < len(steps) else []
             Alert.objects.filter(pk=pk).update(

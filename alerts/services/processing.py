@@ -24,6 +24,7 @@ from alerts.models import (
     AlarmRule,
     Alert,
     AlertEntry,
+    EscalationPolicy,
     Kind,
     ProcessorState,
     Severity,
@@ -188,7 +189,9 @@ def _devices(ids) -> dict[int, Device]:
     }
 
 
-def _handle(event: dict, device: Device, rules: Rules, now: datetime) -> list[int]:
+def _handle(
+    event: dict, device: Device, rules: Rules, policies: list[EscalationPolicy], now: datetime
+) -> list[int]:
     """One outbox event → its alert; the ids of the notification rows written."""
     values = event["values"] or {}
     if device.unit_id is None:
@@ -216,7 +219,7 @@ def _handle(event: dict, device: Device, rules: Rules, now: datetime) -> list[in
     )
     if not created:
         return []
-    notification_ids = escalation.alert_first_step(alert=alert, now=now)
+    notification_ids = escalation.alert_first_step(alert=alert, now=now, policies=policies)
     if verdict.kind == Kind.TEST:
         # A test press is acknowledged by being recorded; the unit sees it arrived.
         _resolve_by_system(
@@ -241,11 +244,12 @@ def events_process(*, limit: int = BATCH) -> int:
             events = device_events_claim(limit=limit, now=now)
             if not events:
                 return handled
-            rules = Rules()
+            rules, policies = Rules(), escalation.policies_all()
             devices = _devices({event["device_id"] for event in events})
             notification_ids = []
             for event in events:
-                notification_ids += _handle(event, devices[event["device_id"]], rules, now)
+                device = devices[event["device_id"]]
+                notification_ids += _handle(event, device, rules, policies, now)
             _queue(notification_ids)
         handled += len(events)
         if len(events) < limit:
@@ -327,6 +331,7 @@ def thresholds_evaluate(*, now: datetime | None = None) -> int:
         for breach in ThresholdBreach.objects.select_for_update().filter(device_id__in=devices)
     }
     opened, notification_ids = 0, []
+    policies = None  # read when the first alert opens
     for device_id, ts, values in readings:
         device = devices[device_id]
         for rule in by_model.get(device.device_model_id, []):
@@ -354,6 +359,9 @@ def thresholds_evaluate(*, now: datetime | None = None) -> int:
             )
             if created:
                 opened += 1
-                notification_ids += escalation.alert_first_step(alert=alert, now=now)
+                policies = policies if policies is not None else escalation.policies_all()
+                notification_ids += escalation.alert_first_step(
+                    alert=alert, now=now, policies=policies
+                )
     _queue(notification_ids)
     return opened
