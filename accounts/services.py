@@ -326,7 +326,8 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
 
 
 def invitation_send_email(*, invitation: Invitation) -> bool:
-    """Send the invitation e-mail in the inviter's language; False when no longer pending."""
+    """Send the invitation e-mail in the invitee's language when they already have an account,
+    else in the inviter's; False when no longer pending."""
     from django.core.mail import send_mail
     from django.template.loader import render_to_string
     from django.urls import reverse
@@ -337,7 +338,12 @@ def invitation_send_email(*, invitation: Invitation) -> bool:
     link = settings.SITE_URL + reverse(
         "accounts:invitation_accept", args=[invitation_link_token(invitation)]
     )
-    with translation.override(invitation.language):
+    invitee_language = (
+        User.objects.filter(email__iexact=invitation.email)
+        .values_list("language", flat=True)
+        .first()
+    )
+    with translation.override(invitee_language or invitation.language):
         context = {"invitation": invitation, "link": link, "site_name": settings.SITE_NAME}
         subject = _("You are invited to join %(organisation)s on SafeUnit") % {
             "organisation": invitation.organisation.name

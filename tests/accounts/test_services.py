@@ -74,3 +74,23 @@ def test_invitation_email_is_sent_by_a_real_worker_after_commit(alice, alice_org
     assert message.to == ["new@example.cn"]
     assert "Alice's shop" in message.subject
     assert services.invitation_link_token(invitation) in message.body
+
+
+def test_an_invitation_reaches_someone_with_an_account_in_their_own_language(alice, alice_org):
+    from tests import factories
+
+    factories.UserFactory(email="known@example.cn", language="en")
+    newcomer = services.invitation_create(
+        organisation=alice_org, email="new@example.cn", role="staff", by=alice, language="zh-hans"
+    )
+    known = services.invitation_create(
+        organisation=alice_org, email="KNOWN@example.cn", role="staff", by=alice, language="zh-hans"
+    )
+    mail.outbox.clear()
+
+    services.invitation_send_email(invitation=newcomer)
+    services.invitation_send_email(invitation=known)
+
+    chinese, english = mail.outbox
+    assert chinese.subject == "您受邀在 SafeUnit 上加入Alice's shop"  # the inviter's language
+    assert english.subject == "You are invited to join Alice's shop on SafeUnit"
