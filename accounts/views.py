@@ -26,6 +26,7 @@ from accounts.forms import (
     SignUpForm,
     form_add_service_errors,
 )
+from accounts.mail import language_of
 from accounts.middleware import SESSION_KEY
 from accounts.models import Organisation
 
@@ -95,7 +96,8 @@ def profile(request):
 
 
 class AsyncPasswordResetForm(PasswordResetForm):
-    """Sends the reset e-mail from a Celery task after the request, like every other e-mail."""
+    """Sends the reset e-mail from a Celery task after the request, like every other e-mail,
+    in the account's language."""
 
     def send_mail(
         self,
@@ -110,8 +112,10 @@ class AsyncPasswordResetForm(PasswordResetForm):
 
         from accounts.tasks import email_send
 
-        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
-        body = loader.render_to_string(email_template_name, context)
+        with translation.override(language_of(context["user"])):  # the account's, not the page's
+            subject = loader.render_to_string(subject_template_name, context)
+            body = loader.render_to_string(email_template_name, context)
+        subject = "".join(subject.splitlines())
         transaction.on_commit(lambda: email_send.delay(subject, body, [to_email]))
 
 

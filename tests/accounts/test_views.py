@@ -132,6 +132,21 @@ def test_password_reset_mail_is_sent_by_the_worker_and_its_link_works(
     assert alice.check_password("another-long-pass-99")
 
 
+@pytest.mark.celery
+def test_password_reset_mail_is_in_the_accounts_language_not_the_pages(
+    client, alice, celery_worker
+):
+    alice.language = "en"
+    alice.save(update_fields=["language"])
+
+    client.post(
+        reverse("accounts:password_reset"), {"email": alice.email}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    _wait_for(lambda: len(mail.outbox) == 1)
+    assert mail.outbox[0].subject == "Reset your SafeUnit password"
+
+
 def _wait_for(condition, timeout=10.0):
     import time
 
