@@ -112,7 +112,9 @@ def _summary(event_type: str, values: dict) -> str:
     return text[:300]
 
 
-# One open alert per (device, kind): a new one, or the open one counting one more event.
+# One open alert per (device, kind): a new one, or the open one counting one more event. It
+# returns the whole row, so that the alert needs no second read.
+_ALERT_FIELDS = Alert._meta.concrete_fields
 _ALERT_UPSERT = """
 INSERT INTO alerts_alert (
     public_id, device_id, unit_id, region_id, scenario_id, rule_id, kind, severity, life_safety,
@@ -126,8 +128,8 @@ INSERT INTO alerts_alert (
 ON CONFLICT (device_id, kind) WHERE NOT (status = 'resolved')
 DO UPDATE SET event_count = alerts_alert.event_count + 1,
               last_event_at = GREATEST(alerts_alert.last_event_at, EXCLUDED.last_event_at)
-RETURNING id, (xmax = 0) AS created
-"""
+RETURNING {columns}, (xmax = 0) AS created
+""".format(columns=", ".join(f"alerts_alert.{field.column}" for field in _ALERT_FIELDS))
 
 
 def alert_open(
@@ -152,8 +154,11 @@ def alert_open(
                 "now": now,
             },
         )
-        alert_id, created = cursor.fetchone()
-    alert = Alert.objects.select_related("unit__region", "unit__parent", "device").get(pk=alert_id)
+        *row, created = cursor.fetchone()
+    alert = Alert.from_db(connection.alias, [field.attname for field in _ALERT_FIELDS], row)
+    alert.device = device
+    if alert.unit_id == device.unit_id:
+        alert.unit = device.unit  # with its region and parent, as the routing reads them
     if created:
         AlertEntry.objects.create(
             alert=alert, at=now, action=AlertEntry.Action.RAISED, note=summary
