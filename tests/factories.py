@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import Membership, Organisation, User
 from units import services as unit_services
-from units.models import Region, Unit
+from units.models import Region, Responder, Unit
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -28,6 +28,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 def organisation_for(owner: User, *, kind=Organisation.Kind.UNIT, name=None) -> Organisation:
     return account_services.organisation_create(
         name=name or f"{owner.full_name}的组织", kind=kind, owner=owner
+    )
+
+
+def responder_for(owner: User, *, name: str, kind: str, regions, phone: str) -> Responder:
+    """A responder (fire station, operations centre…) run by `owner`, covering `regions`."""
+    organisation = organisation_for(owner, kind=Organisation.Kind.RESPONDER, name=name)
+    return unit_services.responder_create(
+        organisation=organisation, name=name, kind=kind, phone=phone, regions=regions
     )
 
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.models import Organisation
 from alerts.reference_data import alerts_seed
 from devices import services as device_services
 from devices.models import Device
@@ -18,13 +17,6 @@ from marketplace.reference_data import scenarios_seed
 from tests import factories
 from units import services as unit_services
 from units.models import Responder, Unit
-
-
-def _responder(owner, *, name, kind, regions, phone):
-    organisation = factories.organisation_for(owner, kind=Organisation.Kind.RESPONDER, name=name)
-    return unit_services.responder_create(
-        organisation=organisation, name=name, kind=kind, phone=phone, regions=regions
-    )
 
 
 @pytest.fixture
@@ -63,7 +55,7 @@ def scene(
     )
 
     fred = factories.UserFactory(email="fred@example.cn", full_name="Fred")
-    fire_station = _responder(
+    fire_station = factories.responder_for(
         fred,
         name="打浦桥消防站",
         kind=Responder.Kind.FIRE_STATION,
@@ -80,7 +72,7 @@ def scene(
         contact_phone="13722220001",
     )
     olga = factories.UserFactory(email="olga@example.cn", full_name="Olga")
-    operations = _responder(
+    operations = factories.responder_for(
         olga,
         name="打浦桥街道城运中心",
         kind=Responder.Kind.OPERATIONS_CENTRE,
@@ -88,7 +80,7 @@ def scene(
         phone="021-63000001",
     )
     dora = factories.UserFactory(email="dora@example.cn", full_name="Dora")
-    district_centre = _responder(
+    district_centre = factories.responder_for(
         dora,
         name="黄浦区城运中心",
         kind=Responder.Kind.OPERATIONS_CENTRE,
@@ -96,7 +88,7 @@ def scene(
         phone="021-63000000",
     )
     eli = factories.UserFactory(email="eli@example.cn", full_name="Eli")
-    elevator_firm = _responder(
+    elevator_firm = factories.responder_for(
         eli,
         name="迅达维保",
         kind=Responder.Kind.ELEVATOR_MAINTENANCE,
@@ -104,7 +96,7 @@ def scene(
         phone="021-64000000",
     )
     fiona = factories.UserFactory(email="fiona@example.cn", full_name="Fiona")
-    other_fire_station = _responder(
+    other_fire_station = factories.responder_for(
         fiona,
         name="静安消防站",
         kind=Responder.Kind.FIRE_STATION,

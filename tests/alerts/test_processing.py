@@ -12,7 +12,6 @@ from alerts.models import Alert, AlertEntry, Channel, Kind, Notification, Severi
 from alerts.services.processing import events_process
 from devices.models import DeviceEvent
 from tests import factories
-from tests.alerts.conftest import _responder
 from units.models import DutyShift, Responder
 
 
@@ -169,7 +168,7 @@ def test_routing_a_new_alert_costs_the_same_queries_however_many_responders_cove
     before = routed_queries("e-1")
     for number in range(3):  # three more fire stations with members, two with a roster
         owner = factories.UserFactory(email=f"station{number}@example.cn")
-        station = _responder(
+        station = factories.responder_for(
             owner,
             name=f"消防站{number}",
             kind=Responder.Kind.FIRE_STATION,
