@@ -45,7 +45,9 @@ def _say(message: str) -> None:
     print(f"[dashboard] {message}", flush=True)
 
 
-def _regions():
+def _district(code: str, *, name: str, name_en: str, subdistricts: int, grids: int):
+    """A bench district under Shanghai, `subdistricts` subdistricts of `grids` grids each,
+    named after `name` (基准 → 基准区, 基准街道1, 基准网格1-1); kept between runs."""
     from units.models import Region
 
     city = Region.objects.get_or_create(
@@ -53,42 +55,42 @@ def _regions():
         defaults={"name": "上海市", "name_en": "Shanghai", "level": "city", "path": "/310000/"},
     )[0]
     district = Region.objects.get_or_create(
-        code=DISTRICT,
+        code=code,
         defaults={
-            "name": "基准区",
-            "name_en": "Bench district",
+            "name": f"{name}区",
+            "name_en": name_en,
             "level": "district",
             "parent": city,
-            "path": f"{city.path}{DISTRICT}/",
+            "path": f"{city.path}{code}/",
         },
     )[0]
-    subdistricts, grids = [], []
-    for s in range(1, SUBDISTRICTS + 1):
-        code = f"{DISTRICT}{s:03d}"
+    subdistrict_list, grid_list = [], []
+    for s in range(1, subdistricts + 1):
+        subdistrict_code = f"{code}{s:03d}"
         subdistrict = Region.objects.get_or_create(
-            code=code,
+            code=subdistrict_code,
             defaults={
-                "name": f"基准街道{s}",
+                "name": f"{name}街道{s}",
                 "level": "subdistrict",
                 "parent": district,
-                "path": f"{district.path}{code}/",
+                "path": f"{district.path}{subdistrict_code}/",
             },
         )[0]
-        subdistricts.append(subdistrict)
-        for g in range(1, GRIDS_PER_SUBDISTRICT + 1):
-            grid_code = f"{code}{g:03d}"
-            grids.append(
+        subdistrict_list.append(subdistrict)
+        for g in range(1, grids + 1):
+            grid_code = f"{subdistrict_code}{g:03d}"
+            grid_list.append(
                 Region.objects.get_or_create(
                     code=grid_code,
                     defaults={
-                        "name": f"基准网格{s}-{g}",
+                        "name": f"{name}网格{s}-{g}",
                         "level": "grid",
                         "parent": subdistrict,
                         "path": f"{subdistrict.path}{grid_code}/",
                     },
                 )[0]
             )
-    return district, subdistricts, grids
+    return district, subdistrict_list, grid_list
 
 
 def _user(email: str, name: str):
@@ -479,7 +481,13 @@ def bench_dashboard(_url: str = "") -> None:
 
     from oversight import coverage, rollups
 
-    district, subdistricts, grids = _regions()
+    district, subdistricts, grids = _district(
+        DISTRICT,
+        name="基准",
+        name_en="Bench district",
+        subdistricts=SUBDISTRICTS,
+        grids=GRIDS_PER_SUBDISTRICT,
+    )
     reviewer = _reviewer(district)
     solutions = _catalog(reviewer)
     if _generated(district):

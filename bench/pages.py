@@ -37,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.dashboard import _organisation, _percentiles, _user
+from bench.dashboard import _district, _organisation, _percentiles, _user
 
 DISTRICT = "310198"
 SUBDISTRICTS = 5
@@ -92,52 +92,6 @@ def _execute(cursor, statement: str, params=None) -> None:
 
 
 # The place and the people -----------------------------------------------------------------
-
-
-def _regions():
-    from units.models import Region
-
-    city = Region.objects.get_or_create(
-        code="310000",
-        defaults={"name": "上海市", "name_en": "Shanghai", "level": "city", "path": "/310000/"},
-    )[0]
-    district = Region.objects.get_or_create(
-        code=DISTRICT,
-        defaults={
-            "name": "页面基准区",
-            "name_en": "Pages bench district",
-            "level": "district",
-            "parent": city,
-            "path": f"{city.path}{DISTRICT}/",
-        },
-    )[0]
-    subdistricts, grids = [], []
-    for s in range(1, SUBDISTRICTS + 1):
-        code = f"{DISTRICT}{s:03d}"
-        subdistrict = Region.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": f"页面基准街道{s}",
-                "level": "subdistrict",
-                "parent": district,
-                "path": f"{district.path}{code}/",
-            },
-        )[0]
-        subdistricts.append(subdistrict)
-        for g in range(1, GRIDS_PER_SUBDISTRICT + 1):
-            grid_code = f"{code}{g:03d}"
-            grids.append(
-                Region.objects.get_or_create(
-                    code=grid_code,
-                    defaults={
-                        "name": f"页面基准网格{s}-{g}",
-                        "level": "grid",
-                        "parent": subdistrict,
-                        "path": f"{subdistrict.path}{grid_code}/",
-                    },
-                )[0]
-            )
-    return district, subdistricts, grids
 
 
 def _benched_units(grid) -> list:
@@ -903,7 +857,13 @@ def bench_pages(_url: str = "") -> None:
     from django.test import override_settings
 
     _say(_load())
-    district, subdistricts, grids = _regions()
+    district, subdistricts, grids = _district(
+        DISTRICT,
+        name="页面基准",
+        name_en="Pages bench district",
+        subdistricts=SUBDISTRICTS,
+        grids=GRIDS_PER_SUBDISTRICT,
+    )
     benched = _benched_units(grids[0])
     _fleet_vendor()
     responder = _fire_station(subdistricts[0])
