@@ -29,13 +29,9 @@ from accounts.forms import (
 from accounts.mail import language_of
 from accounts.middleware import SESSION_KEY
 from accounts.models import Organisation
+from config.htmx import page_or_partial
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def _partial(request, template: str, part: str) -> str:
-    """The whole page, or just one partial of it for an htmx request."""
-    return f"{template}#{part}" if request.htmx else template
 
 
 def _language_cookie_set(response, language: str) -> None:
@@ -235,7 +231,9 @@ def invitation_create(request):
                 return redirect("accounts:members")
             form = InvitationForm()
     context = _members_context(request, membership, invite_form=form)
-    return render(request, _partial(request, "accounts/members.html", "invitations"), context)
+    return render(
+        request, page_or_partial(request, "accounts/members.html", "invitations"), context
+    )
 
 
 @login_required
@@ -359,7 +357,7 @@ def api_tokens(request):
         "tokens": selectors.api_token_list_for(user=request.user),
         "new_secret": new_secret,
     }
-    return render(request, _partial(request, "accounts/api_tokens.html", "tokens"), context)
+    return render(request, page_or_partial(request, "accounts/api_tokens.html", "tokens"), context)
 
 
 @login_required

@@ -12,16 +12,15 @@ import csv
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.forms import form_add_service_errors
 from accounts.models import Membership, Organisation
+from config.htmx import page_or_partial, paginate, redirect_after_write
 from marketplace import selectors as marketplace_selectors
 from oversight import selectors, services
 from oversight.forms import SORT_CHOICES, HomeSortForm, ProgrammeForm
@@ -34,18 +33,6 @@ EXPIRING_WITHIN_DAYS = 60
 EXPIRING_ON_HOME = 20
 PROGRAMMES_PER_PAGE = 25
 UNITS_PER_PAGE = 25
-
-
-def _template(request: HttpRequest, template_name: str, partial: str) -> str:
-    return f"{template_name}#{partial}" if request.htmx else template_name
-
-
-def _paginate(request: HttpRequest, items, per_page: int) -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
-def _redirect_after_write(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _current_kind(request: HttpRequest) -> str | None:
@@ -155,8 +142,8 @@ def programme_list(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, programme_url(programme))
-    page = _paginate(request, selectors.programme_list_for(user=request.user), PROGRAMMES_PER_PAGE)
+            return redirect_after_write(request, programme_url(programme))
+    page = paginate(request, selectors.programme_list_for(user=request.user), PROGRAMMES_PER_PAGE)
     context = {
         "authority": authority,
         "page_obj": page,
@@ -169,13 +156,15 @@ def programme_list(request: HttpRequest) -> HttpResponse:
     }
     # A POST that comes back here has errors: htmx redraws the form, a browser the page.
     partial = "create" if request.method == "POST" else "programmes"
-    return render(request, _template(request, "oversight/programme_list.html", partial), context)
+    return render(
+        request, page_or_partial(request, "oversight/programme_list.html", partial), context
+    )
 
 
 @login_required
 def programme_detail(request: HttpRequest, public_id) -> HttpResponse:
     programme = selectors.programme_get_for(user=request.user, public_id=public_id)
-    page = _paginate(
+    page = paginate(
         request, selectors.programme_uncovered_units(programme=programme), UNITS_PER_PAGE
     )
     context = {
@@ -186,7 +175,7 @@ def programme_detail(request: HttpRequest, public_id) -> HttpResponse:
         "at_risk_days": selectors.AT_RISK_DAYS,
         "at_risk_pct": selectors.AT_RISK_BELOW_PCT,
     }
-    template = _template(request, "oversight/programme_detail.html", "uncovered")
+    template = page_or_partial(request, "oversight/programme_detail.html", "uncovered")
     return render(request, template, context)
 
 
@@ -211,9 +200,9 @@ def programme_edit(request: HttpRequest, public_id) -> HttpResponse:
             form_add_service_errors(form, exc)
             programme.refresh_from_db()
         else:
-            return _redirect_after_write(request, programme_url(programme))
+            return redirect_after_write(request, programme_url(programme))
     context = {"programme": programme, "form": form}
-    template = _template(request, "oversight/programme_form.html", "form")
+    template = page_or_partial(request, "oversight/programme_form.html", "form")
     return render(request, template, context)
 
 
@@ -222,7 +211,7 @@ def programme_edit(request: HttpRequest, public_id) -> HttpResponse:
 def programme_delete(request: HttpRequest, public_id) -> HttpResponse:
     programme = selectors.programme_get_for(user=request.user, public_id=public_id)
     services.programme_delete(programme=programme, by=request.user)
-    return _redirect_after_write(request, reverse("oversight:programmes"))
+    return redirect_after_write(request, reverse("oversight:programmes"))
 
 
 @login_required

@@ -8,16 +8,15 @@ partial (`template#part`); every action also works as a plain form POST that red
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Page, Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.forms import form_add_service_errors
 from accounts.models import Membership, Organisation
+from config.htmx import page_or_partial, paginate, redirect_after_write
 from units import selectors, services
 from units.forms import ContactForm, ContactMoveForm, ShiftForm, UnitFilterForm, UnitForm
 from units.models import DutyShift, EmergencyContact, Responder, Unit
@@ -25,18 +24,6 @@ from units.models import DutyShift, EmergencyContact, Responder, Unit
 UNITS_PER_PAGE = 25
 SHIFTS_PER_PAGE = 50
 RESPONDERS_PER_PAGE = 50
-
-
-def _template(request: HttpRequest, template_name: str, partial: str) -> str:
-    return f"{template_name}#{partial}" if request.htmx else template_name
-
-
-def _paginate(request: HttpRequest, items, per_page: int) -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
-def _redirect_after_write(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 # Units ---------------------------------------------------------------------------------------
@@ -51,7 +38,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
     )
     # The middleware already holds the user's memberships: "may edit" costs no query per row.
     managed = {m.organisation_id for m in request.memberships if m.can_manage}
-    page = _paginate(request, units, UNITS_PER_PAGE)
+    page = paginate(request, units, UNITS_PER_PAGE)
     rows = [{"unit": unit, "may_edit": unit.organisation_id in managed} for unit in page]
     current = request.membership
     context = {
@@ -62,7 +49,7 @@ def unit_list(request: HttpRequest) -> HttpResponse:
         and current.organisation.kind == Organisation.Kind.UNIT
         and current.can_manage,
     }
-    return render(request, _template(request, "units/unit_list.html", "results"), context)
+    return render(request, page_or_partial(request, "units/unit_list.html", "results"), context)
 
 
 def _current_unit_manager(request: HttpRequest) -> Organisation:
@@ -80,7 +67,7 @@ def _current_unit_manager(request: HttpRequest) -> Organisation:
 
 def _unit_form_response(request: HttpRequest, form: UnitForm, unit: Unit | None) -> HttpResponse:
     context = {"form": form, "unit": unit}
-    return render(request, _template(request, "units/unit_form.html", "form"), context)
+    return render(request, page_or_partial(request, "units/unit_form.html", "form"), context)
 
 
 @login_required
@@ -96,7 +83,7 @@ def unit_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, unit_url(unit))
+            return redirect_after_write(request, unit_url(unit))
     return _unit_form_response(request, form, unit=None)
 
 
@@ -144,7 +131,7 @@ def unit_edit(request: HttpRequest, public_id) -> HttpResponse:
             form_add_service_errors(form, exc)
             unit.refresh_from_db()  # the service set the rejected values on our instance
         else:
-            return _redirect_after_write(request, unit_url(unit))
+            return redirect_after_write(request, unit_url(unit))
     return _unit_form_response(request, form, unit=unit)
 
 
@@ -273,7 +260,7 @@ def region_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _region_response(request: HttpRequest, region) -> HttpResponse:
-    page = _paginate(
+    page = paginate(
         request, selectors.unit_list_in_region(region=region).order_by("name", "pk"), UNITS_PER_PAGE
     )
     context = {"region": region, "page_obj": page}
@@ -285,7 +272,7 @@ def _region_response(request: HttpRequest, region) -> HttpResponse:
             "kind_counts": [(label, counts.get(kind, 0)) for kind, label in Unit.Kind.choices],
             "unit_total": sum(counts.values()),
         }
-    return render(request, _template(request, "units/region_detail.html", "units"), context)
+    return render(request, page_or_partial(request, "units/region_detail.html", "units"), context)
 
 
 # Responders and rosters ----------------------------------------------------------------------
@@ -295,8 +282,10 @@ def _region_response(request: HttpRequest, region) -> HttpResponse:
 def responder_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     responders = selectors.responder_list_with_duty_for(user=request.user, at=now)
-    context = {"page_obj": _paginate(request, responders, RESPONDERS_PER_PAGE), "now": now}
-    return render(request, _template(request, "units/responder_list.html", "results"), context)
+    context = {"page_obj": paginate(request, responders, RESPONDERS_PER_PAGE), "now": now}
+    return render(
+        request, page_or_partial(request, "units/responder_list.html", "results"), context
+    )
 
 
 def _roster_context(
@@ -311,7 +300,7 @@ def _roster_context(
     shifts = selectors.shift_list_current_and_upcoming(responder=responder, at=now)
     return {
         "responder": responder,
-        "page_obj": _paginate(request, shifts, SHIFTS_PER_PAGE),
+        "page_obj": paginate(request, shifts, SHIFTS_PER_PAGE),
         "now": now,
         "may_write_roster": role is not None and role.can_write,
         "shift_form": form,
@@ -322,7 +311,7 @@ def _roster_context(
 
 def _roster_response(request: HttpRequest, responder: Responder, **extra) -> HttpResponse:
     context = _roster_context(request, responder, **extra)
-    return render(request, _template(request, "units/roster.html", "roster"), context)
+    return render(request, page_or_partial(request, "units/roster.html", "roster"), context)
 
 
 def _roster_writer(request: HttpRequest, public_id) -> Responder:

@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.forms import form_add_service_errors
 from accounts.models import Organisation
+from config.htmx import page_or_partial
 from devices import charts, selectors, services
 from devices.forms.unit import ClaimForm, DeviceFilterForm, PlacementForm
 from devices.models import Device, Placement
@@ -37,10 +38,6 @@ RANGES = {
     "7d": (timedelta(days=7), timedelta(hours=1), gettext_lazy("7 days")),
 }
 EVENTS_SHOWN = 20
-
-
-def _template(request: HttpRequest, template_name: str, partial: str) -> str:
-    return f"{template_name}#{partial}" if request.htmx else template_name
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -120,7 +117,7 @@ def claim(request: HttpRequest) -> HttpResponse:
             return _redirect(request, reverse("devices:placement", args=[device.public_id]))
     return render(
         request,
-        _template(request, "devices/unit_claim.html", "form"),
+        page_or_partial(request, "devices/unit_claim.html", "form"),
         {"form": form},
         status=_refused(request),
     )
@@ -154,7 +151,7 @@ def placement(request: HttpRequest, public_id) -> HttpResponse:
             return _redirect(request, detail_url(device))
     return render(
         request,
-        _template(request, "devices/unit_placement.html", "form"),
+        page_or_partial(request, "devices/unit_placement.html", "form"),
         {"device": device, "form": form},
         status=_refused(request),
     )
@@ -203,7 +200,7 @@ def device_list(request: HttpRequest) -> HttpResponse:
         ),
         "low_battery_pct": selectors.LOW_BATTERY_PCT,
     }
-    return render(request, _template(request, "devices/unit_list.html", "results"), context)
+    return render(request, page_or_partial(request, "devices/unit_list.html", "results"), context)
 
 
 # One device -----------------------------------------------------------------------------------

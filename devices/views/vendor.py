@@ -31,6 +31,7 @@ from accounts.models import Membership, Organisation
 from billing import selectors as billing_selectors
 from billing.forms import ShipForm
 from billing.models import Order
+from config.htmx import page_or_partial
 from devices import imports, labels, selectors, services
 from devices.forms.vendor import (
     AllocateForm,
@@ -49,10 +50,6 @@ RETURNS_SHOWN = 200
 State = Device.State
 # Orders whose devices are still being put together.
 FULFILLING = {Order.Status.PAID, Order.Status.FULFILLING}
-
-
-def _template(request: HttpRequest, template_name: str, partial: str) -> str:
-    return f"{template_name}#{partial}" if request.htmx else template_name
 
 
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
@@ -143,7 +140,9 @@ def inventory(request: HttpRequest) -> HttpResponse:
         "label_parts": _label_parts(page.paginator.count),
         "may_write": membership.can_write,
     }
-    return render(request, _template(request, "devices/vendor_inventory.html", "results"), context)
+    return render(
+        request, page_or_partial(request, "devices/vendor_inventory.html", "results"), context
+    )
 
 
 @login_required
@@ -239,7 +238,7 @@ def import_detail(request: HttpRequest, public_id) -> HttpResponse:
         "label_parts": _label_parts(inventory_import.created_count),
     }
     response = render(
-        request, _template(request, "devices/vendor_import_detail.html", "report"), context
+        request, page_or_partial(request, "devices/vendor_import_detail.html", "report"), context
     )
     response["Cache-Control"] = "no-cache"
     return response
@@ -434,7 +433,7 @@ def _fulfil_response(request: HttpRequest, order: Order, *, status=200, **forms)
     }
     return render(
         request,
-        _template(request, "devices/vendor_fulfil.html", "fulfilment"),
+        page_or_partial(request, "devices/vendor_fulfil.html", "fulfilment"),
         context,
         status=status,
     )
@@ -528,7 +527,9 @@ def fleet(request: HttpRequest) -> HttpResponse:
         for device in page
     ]
     context = {"filters": filters, "summary": summary, "page_obj": page, "rows": rows}
-    return render(request, _template(request, "devices/vendor_fleet.html", "results"), context)
+    return render(
+        request, page_or_partial(request, "devices/vendor_fleet.html", "results"), context
+    )
 
 
 urlpatterns = [

@@ -14,6 +14,7 @@ from django.shortcuts import render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.translation import gettext as _
 
+from config.htmx import page_or_partial
 from marketplace import selectors
 from marketplace.forms.catalog import (
     DEFAULT_MONTHS,
@@ -29,10 +30,6 @@ from units.models import Unit
 from units.selectors import unit_get_for
 
 SOLUTIONS_PER_PAGE = 50
-
-
-def _template(request: HttpRequest, template_name: str, partial: str) -> str:
-    return f"{template_name}#{partial}" if request.htmx else template_name
 
 
 def certificate_url(number: str) -> str:
@@ -123,7 +120,7 @@ def catalog_scenario(request: HttpRequest, code: str) -> HttpResponse:
         "missing": tiers_missing_sentences(selectors.catalog_tiers_missing(scenario=scenario)),
         "max_compared": MAX_COMPARED,
     }
-    template = _template(request, "marketplace/catalog_scenario.html", "results")
+    template = page_or_partial(request, "marketplace/catalog_scenario.html", "results")
     return render(request, template, context)
 
 
@@ -180,7 +177,7 @@ def catalog_quote(request: HttpRequest, public_id) -> HttpResponse:
         "quote": quote,
         "lines": lines,
     }
-    template = _template(request, "marketplace/catalog_quote.html", "quote")
+    template = page_or_partial(request, "marketplace/catalog_quote.html", "quote")
     return render(request, template, context)
 
 

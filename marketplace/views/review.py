@@ -17,10 +17,10 @@ from django.shortcuts import redirect, render
 from django.urls import path, re_path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.forms import form_add_service_errors
 from accounts.models import Membership, Organisation
+from config.htmx import page_or_partial, redirect_after_write
 from marketplace import certificates, selectors, services
 from marketplace.forms.review import (
     BandForm,
@@ -36,14 +36,6 @@ from marketplace.models import TIER_ORDER, ReferenceStandard, SolutionRevision
 QUEUE_PER_PAGE = 50
 EXPIRING_WITHIN_DAYS = 60
 Status = SolutionRevision.Status
-
-
-def _template(request: HttpRequest, template_name: str, partial: str) -> str:
-    return f"{template_name}#{partial}" if request.htmx else template_name
-
-
-def _redirect_after_write(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _authority(request: HttpRequest) -> Membership:
@@ -78,7 +70,9 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         )[:QUEUE_PER_PAGE],
         "expiring_days": EXPIRING_WITHIN_DAYS,
     }
-    return render(request, _template(request, "marketplace/review_queue.html", "queue"), context)
+    return render(
+        request, page_or_partial(request, "marketplace/review_queue.html", "queue"), context
+    )
 
 
 # Standards -----------------------------------------------------------------------------------
@@ -100,13 +94,15 @@ def standards(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, standard_url(standard))
+            return redirect_after_write(request, standard_url(standard))
     context = {
         "standards": selectors.standard_list_for(user=request.user),
         "form": form,
         "may_write": membership.can_write,
     }
-    return render(request, _template(request, "marketplace/standard_list.html", "create"), context)
+    return render(
+        request, page_or_partial(request, "marketplace/standard_list.html", "create"), context
+    )
 
 
 def _standard_response(request, standard, **forms) -> HttpResponse:
@@ -145,7 +141,9 @@ def _standard_response(request, standard, **forms) -> HttpResponse:
             for error in forms[name].non_field_errors()
         ],
     }
-    return render(request, _template(request, "marketplace/standard_detail.html", "body"), context)
+    return render(
+        request, page_or_partial(request, "marketplace/standard_detail.html", "body"), context
+    )
 
 
 @login_required
@@ -224,7 +222,7 @@ def standard_publish(request, scenario_code: str, version: int) -> HttpResponse:
         services.standard_publish(standard=standard, by=request.user)
     except ValidationError as exc:
         return _standard_response(request, standard, publish_errors=exc.messages)
-    return _redirect_after_write(request, standard_url(standard))
+    return redirect_after_write(request, standard_url(standard))
 
 
 # Review of one revision ----------------------------------------------------------------------
@@ -280,7 +278,9 @@ def _review_response(request, public_id, number, **extra) -> HttpResponse:
         "transitions": revision.transitions.all(),
     }
     partial = extra.get("partial", "work")
-    return render(request, _template(request, "marketplace/review_detail.html", partial), context)
+    return render(
+        request, page_or_partial(request, "marketplace/review_detail.html", partial), context
+    )
 
 
 @login_required
@@ -298,7 +298,7 @@ def review_start(request: HttpRequest, public_id, number: int) -> HttpResponse:
         services.review_start(revision=revision, by=request.user)
     except ValidationError as exc:
         return _review_response(request, public_id, number, start_errors=exc.messages)
-    return _redirect_after_write(request, review_url(revision))
+    return redirect_after_write(request, review_url(revision))
 
 
 @login_required
@@ -345,7 +345,7 @@ def review_decision(request: HttpRequest, public_id, number: int) -> HttpRespons
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, review_url(revision))
+            return redirect_after_write(request, review_url(revision))
     return _review_response(request, public_id, number, decision_form=form)
 
 
@@ -370,7 +370,7 @@ def certificate_action(request: HttpRequest, public_id, number: int) -> HttpResp
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, review_url(revision))
+            return redirect_after_write(request, review_url(revision))
     return _review_response(request, public_id, number, certificate_form=form)
 
 

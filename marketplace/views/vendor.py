@@ -12,10 +12,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.forms import form_add_service_errors
 from accounts.models import Membership, Organisation
+from config.htmx import page_or_partial, redirect_after_write
 from marketplace import selectors, services
 from marketplace.forms.vendor import (
     DeviceModelForm,
@@ -27,14 +27,6 @@ from marketplace.forms.vendor import (
 from marketplace.models import DeviceModel, Solution, SolutionRevision, Vendor
 
 OPEN_STATUSES = {SolutionRevision.Status.SUBMITTED, SolutionRevision.Status.IN_REVIEW}
-
-
-def _template(request: HttpRequest, template_name: str, partial: str) -> str:
-    return f"{template_name}#{partial}" if request.htmx else template_name
-
-
-def _redirect_after_write(request: HttpRequest, url: str) -> HttpResponse:
-    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _vendor_membership(request: HttpRequest) -> Membership:
@@ -78,7 +70,9 @@ def vendor_home(request: HttpRequest) -> HttpResponse:
         "device_models": selectors.device_model_list_for_vendor(vendor=vendor) if vendor else [],
         "solutions": selectors.solution_list_for_vendor(vendor=vendor) if vendor else [],
     }
-    return render(request, _template(request, "marketplace/vendor_home.html", "solutions"), context)
+    return render(
+        request, page_or_partial(request, "marketplace/vendor_home.html", "solutions"), context
+    )
 
 
 @login_required
@@ -98,10 +92,10 @@ def vendor_profile(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, reverse("marketplace:vendor_home"))
+            return redirect_after_write(request, reverse("marketplace:vendor_home"))
     context = {"form": form, "vendor": vendor, "organisation": organisation}
     return render(
-        request, _template(request, "marketplace/vendor_profile_form.html", "form"), context
+        request, page_or_partial(request, "marketplace/vendor_profile_form.html", "form"), context
     )
 
 
@@ -122,7 +116,9 @@ def device_model_list(request: HttpRequest) -> HttpResponse:
 def _device_model_form_response(request, form, device_model: DeviceModel | None):
     context = {"form": form, "device_model": device_model}
     return render(
-        request, _template(request, "marketplace/vendor_device_model_form.html", "form"), context
+        request,
+        page_or_partial(request, "marketplace/vendor_device_model_form.html", "form"),
+        context,
     )
 
 
@@ -138,7 +134,7 @@ def device_model_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, reverse("marketplace:vendor_device_models"))
+            return redirect_after_write(request, reverse("marketplace:vendor_device_models"))
     return _device_model_form_response(request, form, None)
 
 
@@ -164,7 +160,7 @@ def device_model_edit(request: HttpRequest, public_id) -> HttpResponse:
             form_add_service_errors(form, exc)
             device_model.refresh_from_db()  # the service set the refused values on it
         else:
-            return _redirect_after_write(request, reverse("marketplace:vendor_device_models"))
+            return redirect_after_write(request, reverse("marketplace:vendor_device_models"))
     return _device_model_form_response(request, form, device_model)
 
 
@@ -190,10 +186,10 @@ def solution_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             form_add_service_errors(form, exc)
         else:
-            return _redirect_after_write(request, solution_url(revision.solution))
+            return redirect_after_write(request, solution_url(revision.solution))
     context = {"form": form, "bom": bom, "vendor": vendor}
     return render(
-        request, _template(request, "marketplace/vendor_solution_form.html", "form"), context
+        request, page_or_partial(request, "marketplace/vendor_solution_form.html", "form"), context
     )
 
 
@@ -212,7 +208,7 @@ def _solution_response(request, solution: Solution, *, errors=(), status=200) ->
     }
     return render(
         request,
-        _template(request, "marketplace/vendor_solution_detail.html", "revisions"),
+        page_or_partial(request, "marketplace/vendor_solution_detail.html", "revisions"),
         context,
         status=status,
     )
@@ -243,10 +239,10 @@ def revision_edit(request: HttpRequest, public_id, number: int) -> HttpResponse:
             form_add_service_errors(form, exc)
             revision.refresh_from_db()
         else:
-            return _redirect_after_write(request, solution_url(solution))
+            return redirect_after_write(request, solution_url(solution))
     context = {"form": form, "bom": bom, "solution": solution, "revision": revision}
     return render(
-        request, _template(request, "marketplace/vendor_revision_form.html", "form"), context
+        request, page_or_partial(request, "marketplace/vendor_revision_form.html", "form"), context
     )
 
 
@@ -259,7 +255,7 @@ def revision_submit(request: HttpRequest, public_id, number: int) -> HttpRespons
         services.revision_submit(revision=revision, by=request.user)
     except ValidationError as exc:
         return _solution_response(request, solution, errors=exc.messages)
-    return _redirect_after_write(request, solution_url(solution))
+    return redirect_after_write(request, solution_url(solution))
 
 
 @login_required
@@ -271,7 +267,7 @@ def revision_new(request: HttpRequest, public_id) -> HttpResponse:
     except ValidationError as exc:
         return _solution_response(request, solution, errors=exc.messages)
     url = reverse("marketplace:vendor_revision_edit", args=[solution.public_id, draft.number])
-    return _redirect_after_write(request, url)
+    return redirect_after_write(request, url)
 
 
 urlpatterns = [
