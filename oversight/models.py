@@ -135,18 +135,11 @@ class RegionCoverage(models.Model):
 # Dashboard roll-ups (oversight.rollups writes them; oversight.dashboards reads them) ----------
 
 
-class AlertDailyRollup(models.Model):
-    """Alerts raised on one Shanghai day in a region (every level: a district's row sums its
-    whole subtree) for one scenario, and how they have been handled so far: counts, and
-    log-scale histograms of the time to acknowledge and to resolve as (bucket, count) pairs
-    (oversight.rollups explains the buckets). Summing histograms over days gives percentiles
-    over any period without reading the alerts themselves."""
+class HandlingCounts(models.Model):
+    """How a set of alerts has been handled: counts, and log-scale histograms of the time to
+    acknowledge and to resolve as (bucket, count) pairs (oversight.rollups explains the
+    buckets), which add up across days and regions."""
 
-    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
-    day = models.DateField()
-    scenario = models.ForeignKey(
-        Scenario, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
     alerts = models.PositiveIntegerField(default=0)
     acknowledged = models.PositiveIntegerField(default=0)
     resolved = models.PositiveIntegerField(default=0)
@@ -156,6 +149,21 @@ class AlertDailyRollup(models.Model):
     resolve_buckets = ArrayField(models.SmallIntegerField(), default=list)
     resolve_counts = ArrayField(models.PositiveIntegerField(), default=list)
     refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class AlertDailyRollup(HandlingCounts):
+    """Alerts raised on one Shanghai day in a region (every level: a district's row sums its
+    whole subtree) for one scenario, and how they have been handled so far. Summing histograms
+    over days gives percentiles over any period without reading the alerts themselves."""
+
+    region = models.ForeignKey(Region, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    scenario = models.ForeignKey(
+        Scenario, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -199,7 +207,7 @@ class AlertSolutionRollup(models.Model):
         return f"{self.region_id} {self.day} {self.vendor_id} {self.solution_id} {self.alerts}"
 
 
-class AlertWindowRollup(models.Model):
+class AlertWindowRollup(HandlingCounts):
     """The daily rows of a region and scenario summed over the closed part of the dashboards'
     window (first_day..last_day, written nightly), so that a dashboard sums one row per
     scenario plus the few recent days instead of ninety days of histograms."""
@@ -210,15 +218,6 @@ class AlertWindowRollup(models.Model):
     )
     first_day = models.DateField()
     last_day = models.DateField()
-    alerts = models.PositiveIntegerField(default=0)
-    acknowledged = models.PositiveIntegerField(default=0)
-    resolved = models.PositiveIntegerField(default=0)
-    false_alarms = models.PositiveIntegerField(default=0)
-    ack_buckets = ArrayField(models.SmallIntegerField(), default=list)
-    ack_counts = ArrayField(models.PositiveIntegerField(), default=list)
-    resolve_buckets = ArrayField(models.SmallIntegerField(), default=list)
-    resolve_counts = ArrayField(models.PositiveIntegerField(), default=list)
-    refreshed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
