@@ -222,6 +222,23 @@ def test_false_alarms_by_solution_and_vendor(
     assert AlertSolutionRollup.objects.filter(region=regions["city"]).count() == 2
 
 
+@time_machine.travel(NOW, tick=False)
+def test_false_alarm_tables_list_vendors_by_name(
+    shop_device, fire, regions, alice_unit, other_vendor, smoke_detector
+):
+    other = loose_device(alice_unit, other_vendor, smoke_detector)
+    for device in (shop_device, other):
+        alert_for(device, raised_at=NOW - timedelta(days=1), resolve_after_s=60, scenario=fire)
+    refresh()
+
+    district = regions["district"]
+    for table in (
+        dashboards.false_alarms_by_vendor_table(region=district),
+        dashboards.false_alarms_by_solution_table(region=district),
+    ):
+        assert [row["vendor"] for row in table.rows] == ["浦江智能", "申安消防科技"]
+
+
 # Refresh windows ---------------------------------------------------------------------------------
 
 
