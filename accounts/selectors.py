@@ -64,3 +64,35 @@ def api_token_list_for(*, user: User) -> QuerySet[ApiToken]:
 
 def api_token_get_for(*, user: User, token_id: int) -> ApiToken:
     return get_object_or_404(ApiToken, user=user, pk=token_id, revoked_at__isnull=True)
+
+
+MANAGING_ROLES = [Membership.Role.OWNER, Membership.Role.MANAGER]
+
+
+def managers_of(*organisation_ids: int) -> QuerySet[User]:
+    """The owners and managers of these organisations, each once, with what a message to
+    them needs (their address and language): who is told about orders, leases, revisions
+    and programmes."""
+    return (
+        User.objects.filter(
+            memberships__organisation_id__in=organisation_ids,
+            memberships__role__in=MANAGING_ROLES,
+        )
+        .distinct()
+        .only("email", "language")
+        .order_by("email")
+    )
+
+
+def managers_by_organisation(organisation_ids) -> dict[int, list[User]]:
+    """managers_of for many organisations in one query, grouped by organisation."""
+    memberships = (
+        Membership.objects.filter(organisation_id__in=organisation_ids, role__in=MANAGING_ROLES)
+        .select_related("user")
+        .only("organisation", "user__email", "user__language")
+        .order_by("user__email")
+    )
+    managers: dict[int, list[User]] = {}
+    for membership in memberships:
+        managers.setdefault(membership.organisation_id, []).append(membership.user)
+    return managers

@@ -6,27 +6,15 @@ saved on their account; each names the order so that either side can find it."""
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.mail import Email, email_send_per_language
-from accounts.models import Membership, Organisation, User
+from accounts.models import Organisation
+from accounts.selectors import managers_of
 from billing.models import Lease, MonitoringSubscription, Order
 from marketplace.models import SolutionRevision
-
-MANAGERS = [Membership.Role.OWNER, Membership.Role.MANAGER]
-
-
-def _managers(*organisations: Organisation) -> QuerySet[User]:
-    return (
-        User.objects.filter(
-            memberships__organisation__in=organisations, memberships__role__in=MANAGERS
-        )
-        .distinct()
-        .only("email", "language")
-    )
 
 
 def _send(organisations, compose: Callable[[], tuple[str, list[str]]]) -> bool:
@@ -37,7 +25,8 @@ def _send(organisations, compose: Callable[[], tuple[str, list[str]]]) -> bool:
         subject, lines = compose()
         return Email(subject, "\n\n".join(line for line in lines if line))
 
-    return email_send_per_language(recipients=_managers(*organisations), compose=email) > 0
+    managers = managers_of(*(organisation.pk for organisation in organisations))
+    return email_send_per_language(recipients=managers, compose=email) > 0
 
 
 def order_paid_send(*, order_id: int) -> bool:

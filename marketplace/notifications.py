@@ -4,7 +4,7 @@ managers, each in the language saved on their account)."""
 from django.utils.translation import gettext as _
 
 from accounts.mail import Email, email_send_per_language
-from accounts.models import Membership, User
+from accounts.selectors import managers_of
 from marketplace.models import SolutionRevision
 
 
@@ -17,10 +17,7 @@ def revision_status_send(*, revision_id: int) -> bool:
     if revision is None:
         return False
     last = revision.transitions.order_by("-at", "-pk").first()
-    recipients = User.objects.filter(
-        memberships__organisation=revision.solution.vendor.organisation,
-        memberships__role__in=[Membership.Role.OWNER, Membership.Role.MANAGER],
-    ).only("email", "language")
+    recipients = managers_of(revision.solution.vendor.organisation_id)
 
     def compose() -> Email:
         subject = _("%(solution)s r%(number)s is now %(status)s") % {

@@ -20,7 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from accounts.mail import Email, email_send_per_language
-from accounts.models import Membership, User
+from accounts.models import User
+from accounts.selectors import managers_by_organisation
 from accounts.services import audit_record, membership_require
 from marketplace.models import Scenario
 from oversight import selectors
@@ -29,7 +30,6 @@ from units.models import Authority, Region, Unit
 
 NoticeKind = ProgrammeNotice.Kind
 PROGRAMME_FIELDS = ("name", "region", "unit_kind", "scenario", "deadline")
-MANAGERS = [Membership.Role.OWNER, Membership.Role.MANAGER]
 # Days before the deadline at which each reminder is due, latest first: a unit that comes into
 # scope late (or a beat that missed a day) gets the reminder due now, not the ones it missed.
 REMINDERS = [(1, NoticeKind.REMINDER_1), (7, NoticeKind.REMINDER_7), (30, NoticeKind.REMINDER_30)]
@@ -251,19 +251,6 @@ def programmes_remind(*, now=None) -> dict:
     return claimed
 
 
-def _managers_by_organisation(organisation_ids) -> dict[int, list[User]]:
-    memberships = (
-        Membership.objects.filter(organisation_id__in=organisation_ids, role__in=MANAGERS)
-        .select_related("user")
-        .only("organisation", "user__email", "user__language")
-        .order_by("user__email")
-    )
-    managers: dict[int, list[User]] = {}
-    for membership in memberships:
-        managers.setdefault(membership.organisation_id, []).append(membership.user)
-    return managers
-
-
 def requirement_sentence(programme: CoverageProgramme) -> str:
     """ "By 1 March 2026 every shop in 泰康路网格 must have fire safety covered.", in the
     active language."""
@@ -285,7 +272,7 @@ def programme_reminders_send(*, programme_id: int, kind: str, unit_ids: list[int
     by_organisation: dict[int, list[Unit]] = {}
     for unit in units:
         by_organisation.setdefault(unit.organisation_id, []).append(unit)
-    managers = _managers_by_organisation(by_organisation)
+    managers = managers_by_organisation(by_organisation)
     days_left = max((programme.deadline - timezone.localdate()).days, 0)
 
     def compose(org_units: list[Unit]) -> Email:
