@@ -7,22 +7,21 @@ Only platform staff (`is_staff`) see it; anyone else gets 404, as for anything n
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
+from alerts import selectors
 from alerts.models import Notification
 from alerts.services import delivery
+from config.htmx import page_or_partial, paginate
 
 TEMPLATE = "alerts/ops_notifications.html"
 PER_PAGE = 50
-UNDELIVERED = (Notification.Status.FAILED, Notification.Status.DEAD)
 
 
 def _require_staff(user: User) -> None:
@@ -30,38 +29,25 @@ def _require_staff(user: User) -> None:
         raise Http404
 
 
-def _undelivered(status: str) -> QuerySet[Notification]:
-    statuses = [status] if status in UNDELIVERED else list(UNDELIVERED)
-    return (
-        Notification.objects.filter(status__in=statuses)
-        .select_related("alert__unit")
-        .order_by("-created_at", "-pk")
-    )
-
-
 @login_required
 @vary_on_headers("HX-Request")
 def notification_failures(request: HttpRequest) -> HttpResponse:
     _require_staff(request.user)
     status = request.GET.get("status", "")
-    page = Paginator(_undelivered(status), PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, selectors.notification_undelivered_list(status=status), PER_PAGE)
     context = {
         "page_obj": page,
-        "status": status if status in UNDELIVERED else "",
-        "statuses": [(value, Notification.Status(value).label) for value in UNDELIVERED],
+        "status": status if status in selectors.UNDELIVERED else "",
+        "statuses": [(value, Notification.Status(value).label) for value in selectors.UNDELIVERED],
     }
-    template = f"{TEMPLATE}#results" if request.htmx else TEMPLATE
-    return render(request, template, context)
+    return render(request, page_or_partial(request, TEMPLATE, "results"), context)
 
 
 @login_required
 @require_POST
 def notification_retry(request: HttpRequest) -> HttpResponse:
     _require_staff(request.user)
-    raw = request.POST.get("notification", "")
-    if not raw.isdigit():
-        raise Http404
-    notification = get_object_or_404(Notification.objects.select_related("alert__unit"), pk=raw)
+    notification = selectors.notification_get(raw_id=request.POST.get("notification", ""))
     if delivery.notification_retry_now(notification=notification, by=request.user):
         message = _("%(channel)s to %(recipient)s: sent again now.") % {
             "channel": notification.get_channel_display(),

@@ -23,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -387,3 +388,25 @@ def policy_authority_list_for(*, user: User, manage: bool = False) -> QuerySet[A
         .select_related("organisation", "region")
         .order_by("organisation__name", "pk")
     )
+
+
+# Notifications that did not go out (the ops view) ------------------------------------------
+
+UNDELIVERED = (Notification.Status.FAILED, Notification.Status.DEAD)
+
+
+def notification_undelivered_list(*, status: str = "") -> QuerySet[Notification]:
+    """Failed and dead notifications (or only those of `status`), newest first."""
+    statuses = [status] if status in UNDELIVERED else list(UNDELIVERED)
+    return (
+        Notification.objects.filter(status__in=statuses)
+        .select_related("alert__unit")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def notification_get(*, raw_id: str) -> Notification:
+    """One notification by its id as posted; 404 for anything else."""
+    if not raw_id.isdigit():
+        raise Http404
+    return get_object_or_404(Notification.objects.select_related("alert__unit"), pk=raw_id)
